@@ -1,0 +1,185 @@
+# -*- test-case-name: tests.config.test_load -*-
+"""Typed, frozen config sections with RoadRunner's defaults, in one place.
+
+Durations are float seconds, sizes are bytes, lists are tuples. The loader
+(``_loader.py``) converts raw YAML/JSON values into these and reports every problem.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Literal
+
+Codec = Literal["json", "proto"]
+
+
+def cpu_count() -> int:
+    """The default ``num_workers``: logical CPUs."""
+    return os.cpu_count() or 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OnInitConfig:
+    """``server.on_init``: a command run once before any worker starts."""
+
+    command: tuple[str, ...]
+    exec_timeout: float = 60.0
+    exit_on_error: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+    user: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerConfig:
+    """``server``: how worker processes are started."""
+
+    command: tuple[str, ...]
+    user: str = ""
+    group: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    relay: str = "pipes"
+    on_init: OnInitConfig | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SupervisorConfig:
+    """``<plugin>.pool.supervisor``; present only when the section exists."""
+
+    watch_tick: float = 5.0
+    ttl: float = 0.0
+    idle_ttl: float = 0.0
+    max_worker_memory: int = 0  # bytes; 0 = off
+    exec_ttl: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DynamicAllocatorConfig:
+    """``<plugin>.pool.dynamic_allocator``; present only when the section exists."""
+
+    max_workers: int = 10
+    spawn_rate: int = 5
+    idle_timeout: float = 60.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PoolConfig:
+    """``<plugin>.pool``: the same keys for every worker pool."""
+
+    command: tuple[str, ...] | None = None  # None: use server.command
+    num_workers: int = field(default_factory=cpu_count)
+    max_jobs: int = 0
+    max_queue_size: int = 0
+    allocate_timeout: float = 60.0
+    reset_timeout: float = 60.0
+    destroy_timeout: float = 60.0
+    stream_timeout: float = 60.0
+    debug: bool = False
+    supervisor: SupervisorConfig | None = None
+    dynamic_allocator: DynamicAllocatorConfig | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UploadsConfig:
+    """``http.uploads``."""
+
+    dir: str = ""  # empty: the OS temp dir
+    forbid: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HTTPLimitsConfig:
+    """``http.limits``: txrr's own client timeouts and caps (RoadRunner hard-codes these)."""
+
+    read_header_timeout: float = 60.0
+    read_body_timeout: float = 300.0
+    write_timeout: float = 300.0
+    idle_timeout: float = 75.0
+    max_header_size: int = 1 << 20
+    max_header_count: int = 100
+    max_uri_length: int = 8192
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HTTPConfig:
+    """``http``: the HTTP front end."""
+
+    address: str = ""
+    internal_error_code: int = 500
+    access_logs: bool = False
+    max_request_size: int = 1000 * 1024 * 1024  # bytes
+    raw_body: bool = False
+    codec: Codec = "json"
+    middleware: tuple[str, ...] = ()
+    trusted_subnets: tuple[str, ...] = ()
+    trusted_headers: tuple[str, ...] = ()
+    uploads: UploadsConfig = field(default_factory=UploadsConfig)
+    limits: HTTPLimitsConfig = field(default_factory=HTTPLimitsConfig)
+    pool: PoolConfig = field(default_factory=PoolConfig)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RPCConfig:
+    """``rpc``: the goridge RPC control port."""
+
+    listen: str = "tcp://127.0.0.1:6001"
+    listen_set: bool = False  # True when rpc.listen was written (then workers get RR_RPC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogChannelConfig:
+    """``logs`` or ``logs.channels.<name>``."""
+
+    mode: str = "development"
+    level: str = "debug"
+    encoding: str = ""  # empty: the mode's default
+    output: tuple[str, ...] = ("stderr",)
+    err_output: tuple[str, ...] = ("stderr",)
+    line_ending: str = "\n"
+    skip_line_ending: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogsConfig:
+    """``logs``."""
+
+    root: LogChannelConfig = field(default_factory=LogChannelConfig)
+    channels: dict[str, LogChannelConfig] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndureConfig:
+    """``endure``: container options."""
+
+    grace_period: float = 30.0
+    log_level: str = "error"
+    watchdog_sec: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusConfig:
+    """``status``: health and readiness endpoints."""
+
+    address: str
+    unavailable_status_code: int = 503
+    check_timeout: int = 60
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RRConfig:
+    """The whole configuration, after includes, env expansion and ``-o`` overrides.
+
+    :ivar raw: the merged raw tree (lower-cased keys) for plugins not typed here yet.
+    :ivar path: the config file's absolute path ("" when built in code).
+    """
+
+    version: str = "3"
+    path: str = ""
+    server: ServerConfig | None = None
+    http: HTTPConfig | None = None
+    rpc: RPCConfig | None = None
+    logs: LogsConfig = field(default_factory=LogsConfig)
+    endure: EndureConfig = field(default_factory=EndureConfig)
+    status: StatusConfig | None = None
+    raw: dict[str, object] = field(default_factory=dict)
