@@ -15,7 +15,7 @@ Codec = Literal["json", "proto"]
 
 
 def cpu_count() -> int:
-    """The default ``num_workers``: logical CPUs."""
+    """Return the default ``num_workers``: the number of logical CPUs."""
     return os.cpu_count() or 1
 
 
@@ -128,6 +128,17 @@ class RPCConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FileLoggerConfig:
+    """``logs.file_logger_options`` (root or channel): a rotating JSON log file."""
+
+    log_output: str = ""  # empty: the system temp dir
+    max_size: int = 100 * 1024 * 1024  # bytes before rotation (configured in MiB)
+    max_age: int = 24  # days to keep rotated files
+    max_backups: int = 10
+    compress: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LogChannelConfig:
     """``logs`` or ``logs.channels.<name>``."""
 
@@ -138,6 +149,7 @@ class LogChannelConfig:
     err_output: tuple[str, ...] = ("stderr",)
     line_ending: str = "\n"
     skip_line_ending: bool = False
+    file_logger_options: FileLoggerConfig | None = None  # set: log only to that file
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,6 +167,7 @@ class EndureConfig:
     grace_period: float = 30.0
     log_level: str = "error"
     watchdog_sec: int = 0
+    print_graph: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
