@@ -8,6 +8,7 @@ line by line into log events carrying the pool name and pid.
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable
 
@@ -37,6 +38,7 @@ from rr.worker.state import LIVE_STATES, WorkerState
 
 _STOP_ME = b'{"stop":true}'
 _STOP_CONTROL = encode(_STOP_ME, flags=Flags.CONTROL | Flags.CODEC_JSON)
+_PID_REQUEST = encode(b'{"pid":%d}' % os.getpid(), flags=Flags.CONTROL | Flags.CODEC_JSON)
 _STDERR_KEEP = 20
 _MAX_LINE = 64 * 1024
 
@@ -104,6 +106,7 @@ class WorkerProcess(ProcessProtocol):
         self._timers: list[IDelayedCall] = []
         self._ended = False
         self._write: Callable[[bytes], None] = self._write_pipe
+        self._socket_mode = False
         self._exec_timeout = 0.0
         self.exit_code: int | None = None
 
@@ -113,13 +116,21 @@ class WorkerProcess(ProcessProtocol):
         if self.transport is not None:
             self.transport.write(data)
 
+    def use_socket_relay(self) -> None:
+        """Frames will travel over a socket attached later; stdout is only logged."""
+        self._socket_mode = True
+        self._write = self._write_unattached
+
+    def _write_unattached(self, data: bytes) -> None:
+        self._log.debug("worker {pid} has no relay yet; dropped {n} bytes", pid=self.pid, n=len(data))
+
     def attach_relay(self, write: Callable[[bytes], None]) -> None:
         """Send frames through ``write`` (a socket relay) instead of the child's stdin."""
         self._write = write
 
     def send_handshake(self) -> None:
         """Ask the worker for its pid; the reply completes :attr:`ready`."""
-        self._write(encode(b'{"pid":%d}' % (self.pid or 1), flags=Flags.CONTROL | Flags.CODEC_JSON))
+        self._write(_PID_REQUEST)
 
     def relay_data(self, data: bytes) -> None:
         """Bytes from the worker's relay."""
@@ -148,13 +159,13 @@ class WorkerProcess(ProcessProtocol):
     def connectionMade(self) -> None:
         assert self.transport is not None
         self.pid = self.transport.pid
-        if self._write == self._write_pipe:
+        if not self._socket_mode:
             self.send_handshake()
 
     @override
     def childDataReceived(self, childFD: int, data: bytes) -> None:
         if childFD == 1:
-            if self._write == self._write_pipe:
+            if not self._socket_mode:
                 self.relay_data(data)
             else:
                 self._stderr(data)
@@ -163,7 +174,7 @@ class WorkerProcess(ProcessProtocol):
 
     @override
     def childConnectionLost(self, childFD: int) -> None:
-        if childFD == 1 and self._write == self._write_pipe:
+        if childFD == 1 and not self._socket_mode:
             self.relay_lost("worker closed STDOUT")
 
     @override
@@ -250,7 +261,7 @@ class WorkerProcess(ProcessProtocol):
             self.state = WorkerState.STOPPING
             try:
                 self._write(_STOP_CONTROL)
-                if self._write == self._write_pipe and self.transport is not None:
+                if not self._socket_mode and self.transport is not None:
                     self.transport.closeStdin()
             except Exception:  # noqa: BLE001 - a broken pipe only means it is already gone
                 self._log.debug("stop frame to worker {pid} failed", pid=self.pid)

@@ -17,10 +17,15 @@ from twisted.internet.interfaces import IReactorProcess
 from rr.errors import BootError
 from rr.worker.command import WorkerCommand
 from rr.worker.process import WorkerProcess
+from rr.worker.socket_relay import SocketRelay
 
 
 def process_spawner(
-    reactor: IReactorProcess, command: WorkerCommand, *, user: str = ""
+    reactor: IReactorProcess,
+    command: WorkerCommand,
+    *,
+    user: str = "",
+    relay: SocketRelay | None = None,
 ) -> Callable[[WorkerProcess], None]:
     """Return a spawner that starts ``command`` for each worker protocol it is given.
 
@@ -38,8 +43,12 @@ def process_spawner(
         uid, gid = entry.pw_uid, entry.pw_gid
 
     def spawn(worker: WorkerProcess) -> None:
+        if relay is not None:
+            worker.use_socket_relay()
         reactor.spawnProcess(
             worker, argv[0], argv, env=command.env, path=command.cwd, uid=uid, gid=gid
         )
+        if relay is not None:
+            relay.expect(worker)
 
     return spawn

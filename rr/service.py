@@ -1,0 +1,225 @@
+# -*- test-case-name: tests.integration.test_serve -*-
+"""The service tree: pools first, listeners last; stop in the reverse order, and wait.
+
+``makeService(config, reactor)`` is the embedding entry point: the returned service can be
+given to twistd, run by ``rr serve``, or attached to another application's service tree.
+Twisted's MultiService stops children concurrently and cannot report asynchronous start
+failures, so this service runs its stages itself and exposes :meth:`whenReady`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IReactorCore,
+    IReactorProcess,
+    IReactorTime,
+)
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from typing_extensions import override
+
+from rr.config._endpoints import to_endpoint
+from rr.config._schema import PoolConfig, RRConfig
+from rr.errors import BootError
+from rr.pool.pool import WorkerPool
+from rr.pool.supervisor import Supervisor
+from rr.worker.command import build_command
+from rr.worker.on_init import run_on_init
+from rr.worker.socket_relay import SocketRelay
+from rr.worker.spawn import process_spawner
+
+
+class IRRReactor(IReactorTime, IReactorProcess, IReactorCore):
+    """What txrr needs from a reactor: time, processes and lifecycle."""
+
+
+class _Plugin:
+    """One pool plus the listeners that feed it."""
+
+    def __init__(self, name: str, pool: WorkerPool, supervisor: Supervisor | None) -> None:
+        self.name = name
+        self.pool = pool
+        self.supervisor = supervisor
+        self.listeners: list[tuple[str, Factory]] = []
+        self.ports: list[IListeningPort] = []
+
+
+class RoadRunnerService(Service):
+    """All of txrr for one configuration."""
+
+    _log = Logger(namespace="rr.service")
+    name = "rr"
+
+    def __init__(self, config: RRConfig, reactor: Any) -> None:
+        self.config = config
+        self._reactor = reactor
+        self.plugins: list[_Plugin] = []
+        self._ready: Deferred[None] | None = None
+        self._waiters: list[Deferred[None]] = []
+        self._outcome: Failure | None | bool = False  # False: still starting
+        self._stopping: Deferred[None] | None = None
+        self._relay: SocketRelay | None = None
+
+    # -- start --------------------------------------------------------------------------
+
+    @override
+    def startService(self) -> None:
+        super().startService()  # type: ignore[no-untyped-call]
+        self._ready = Deferred.fromCoroutine(self._start())
+        self._ready.addBoth(self._started)
+
+    def _started(self, result: object) -> None:
+        if isinstance(result, Failure):
+            self._log.failure("txrr failed to start", result, rr_channel="rr")
+            self._outcome = result
+        else:
+            self._outcome = None
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            self._fire(waiter)
+
+    def _fire(self, waiter: Deferred[None]) -> None:
+        if isinstance(self._outcome, Failure):
+            waiter.errback(self._outcome)
+        else:
+            waiter.callback(None)
+
+    def whenReady(self) -> Deferred[None]:
+        """Fires once every pool is ready and every listener is open (errbacks on failure)."""
+        waiter: Deferred[None] = Deferred()
+        if self._outcome is False:
+            self._waiters.append(waiter)
+        else:
+            self._fire(waiter)
+        return waiter
+
+    async def _start(self) -> None:
+        cfg = self.config
+        if cfg.server is not None and cfg.server.on_init is not None:
+            await run_on_init(self._reactor, cfg.server.on_init)
+        if cfg.server is not None and cfg.server.relay != "pipes":
+            self._relay = SocketRelay(self._reactor, cfg.server.relay)
+            await self._relay.listen()
+        self._build_plugins()
+        # stage 1: pools
+        starts = [p.pool.start() for p in self.plugins]
+        results = await DeferredList(starts, consumeErrors=True)
+        for ok, value in results:
+            if not ok:
+                self.kill_workers()
+                assert isinstance(value, Failure)
+                value.raiseException()
+        for plugin in self.plugins:
+            if plugin.supervisor is not None:
+                plugin.supervisor.start()
+        # stage 3: listeners, once workers can take requests
+        for plugin in self.plugins:
+            for description, factory in plugin.listeners:
+                port = await serverFromString(self._reactor, description).listen(factory)
+                plugin.ports.append(port)
+                self._log.info(
+                    "{plugin} listening on {address}",
+                    plugin=plugin.name,
+                    address=str(port.getHost()),
+                    rr_channel=plugin.name,
+                )
+
+    def _build_plugins(self) -> None:
+        cfg = self.config
+        if cfg.http is not None and cfg.http.address:
+            from rr.http.codec import CodecOptions
+            from rr.http.server import HTTPFactory
+
+            pool, supervisor = self._make_pool("http", cfg.http.pool)
+            plugin = _Plugin("http", pool, supervisor)
+            factory = HTTPFactory(self._reactor, pool, cfg.http, CodecOptions.from_config(cfg.http))
+            plugin.listeners.append((to_endpoint(cfg.http.address, path="http.address"), factory))
+            self.plugins.append(plugin)
+
+    def _make_pool(self, mode: str, pool_cfg: PoolConfig) -> tuple[WorkerPool, Supervisor | None]:
+        server = self.config.server
+        if server is None:
+            raise BootError(f"{mode}: the server section is required to run PHP workers")
+        rpc = self.config.rpc
+        command = build_command(
+            pool_cfg.command or server.command,
+            mode=mode,
+            relay=server.relay,
+            rpc_listen=rpc.listen if rpc is not None and rpc.listen_set else None,
+            user_env=server.env,
+        )
+        spawn = process_spawner(self._reactor, command, user=server.user, relay=self._relay)
+        pool = WorkerPool(self._reactor, pool_cfg, spawn, name=mode)
+        sup = pool_cfg.supervisor
+        supervisor = Supervisor(self._reactor, pool, sup) if sup is not None and not pool_cfg.debug else None
+        return pool, supervisor
+
+    # -- stop ---------------------------------------------------------------------------
+
+    @override
+    def stopService(self) -> Deferred[None]:
+        super().stopService()  # type: ignore[no-untyped-call]
+        if self._stopping is None:
+            self._stopping = Deferred.fromCoroutine(self._stop())
+        return self._stopping
+
+    async def _stop(self) -> None:
+        grace = self.config.endure.grace_period
+        if self._ready is not None and not self._ready.called:
+            self._ready.cancel()
+        # stage 3: stop accepting, then let connections finish what they started
+        await DeferredList(
+            [maybeDeferred(port.stopListening) for p in self.plugins for port in p.ports],
+            consumeErrors=True,
+        )
+        drains = [
+            getattr(factory, "drain")()  # noqa: B009 - front ends that hold connections drain them
+            for p in self.plugins
+            for _, factory in p.listeners
+            if callable(getattr(factory, "drain", None))
+        ]
+        stage: Deferred[Any] = DeferredList(drains, consumeErrors=True)
+        stage.addTimeout(grace, self._reactor)
+        try:
+            await stage
+        except Exception:  # noqa: BLE001 - grace period over: stop the workers anyway
+            self._log.warn("grace period ({grace}s) over with requests in flight", grace=grace)
+        # stage 1: pools
+        for plugin in self.plugins:
+            if plugin.supervisor is not None:
+                plugin.supervisor.stop()
+        stops: Deferred[Any] = DeferredList([p.pool.stop() for p in self.plugins], consumeErrors=True)
+        stops.addTimeout(grace, self._reactor)
+        try:
+            await stops
+        except Exception:  # noqa: BLE001
+            self._log.warn("workers still running after the grace period; killing them")
+            self.kill_workers()
+        if self._relay is not None:
+            await maybeDeferred(self._relay.stop)
+
+    def kill_workers(self) -> None:
+        """SIGKILL every worker now (forced exit)."""
+        for plugin in self.plugins:
+            plugin.pool.kill_all()
+
+    def ports(self, plugin: str) -> list[IListeningPort]:
+        """The listening ports of a plugin (to learn the port bound for ``:0``)."""
+        return [port for p in self.plugins if p.name == plugin for port in p.ports]
+
+
+def makeService(config: RRConfig, reactor: Any = None) -> RoadRunnerService:
+    """Build txrr's service tree for ``config`` on ``reactor`` (the global one if omitted)."""
+    if reactor is None:
+        from twisted.internet import reactor as global_reactor  # noqa: TID251
+
+        reactor = global_reactor
+    return RoadRunnerService(config, reactor)
+
