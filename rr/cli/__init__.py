@@ -1,0 +1,1 @@
+"""The ``rr`` command line (entry point: ``rr.cli.main:main``)."""
