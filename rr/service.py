@@ -124,10 +124,14 @@ class RoadRunnerService(Service):
             for description, factory in plugin.listeners:
                 port = await serverFromString(self._reactor, description).listen(factory)
                 plugin.ports.append(port)
+                host = port.getHost()
+                address = f"{getattr(host, 'host', '')}:{getattr(host, 'port', '')}"
+                if not hasattr(host, "port"):
+                    address = str(getattr(host, "name", host))
                 self._log.info(
-                    "{plugin} listening on {address}",
+                    "{plugin} server is listening on {address}",
                     plugin=plugin.name,
-                    address=str(port.getHost()),
+                    address=address,
                     rr_channel=plugin.name,
                 )
 
@@ -171,7 +175,8 @@ class RoadRunnerService(Service):
         return self._stopping
 
     async def _stop(self) -> None:
-        grace = self.config.endure.grace_period
+        """Stop in stages; all of them together get ``endure.grace_period``."""
+        deadline = self._reactor.seconds() + self.config.endure.grace_period
         if self._ready is not None and not self._ready.called:
             self._ready.cancel()
         # stage 3: stop accepting, then let connections finish what they started
@@ -185,25 +190,27 @@ class RoadRunnerService(Service):
             for _, factory in p.listeners
             if callable(getattr(factory, "drain", None))
         ]
-        stage: Deferred[Any] = DeferredList(drains, consumeErrors=True)
-        stage.addTimeout(grace, self._reactor)
-        try:
-            await stage
-        except Exception:  # noqa: BLE001 - grace period over: stop the workers anyway
-            self._log.warn("grace period ({grace}s) over with requests in flight", grace=grace)
+        if not await self._within(deadline, DeferredList(drains, consumeErrors=True)):
+            self._log.warn("grace period over with requests in flight; stopping workers anyway")
         # stage 1: pools
         for plugin in self.plugins:
             if plugin.supervisor is not None:
                 plugin.supervisor.stop()
-        stops: Deferred[Any] = DeferredList([p.pool.stop() for p in self.plugins], consumeErrors=True)
-        stops.addTimeout(grace, self._reactor)
-        try:
-            await stops
-        except Exception:  # noqa: BLE001
-            self._log.warn("workers still running after the grace period; killing them")
+        stops = DeferredList([p.pool.stop() for p in self.plugins], consumeErrors=True)
+        if not await self._within(deadline, stops):
+            self._log.warn("workers still running at the end of the grace period; killing them")
             self.kill_workers()
         if self._relay is not None:
             await maybeDeferred(self._relay.stop)
+
+    async def _within(self, deadline: float, d: Deferred[Any]) -> bool:
+        """Wait for ``d`` until ``deadline``; False when time ran out."""
+        d.addTimeout(max(0.0, deadline - self._reactor.seconds()), self._reactor)
+        try:
+            await d
+        except Exception:  # noqa: BLE001 - only a timeout can fail a consumeErrors DeferredList
+            return False
+        return True
 
     def kill_workers(self) -> None:
         """SIGKILL every worker now (forced exit)."""
