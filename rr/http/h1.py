@@ -173,6 +173,8 @@ class H1Protocol(Protocol):
         self._reading = True
         self._paused = False
         self._lost = False
+        self._draining = False
+        self.closed: Deferred[None] = Deferred()
         # the one timer
         self._timer: IDelayedCall | None = None
         self._deadline = 0.0
@@ -223,8 +225,17 @@ class H1Protocol(Protocol):
         elif phase == _BODY and self._deadline_kind != _T_BODY:
             self._arm(self._body_timeout, _T_BODY)
 
+    def drain(self) -> Deferred[None]:
+        """Server shutdown: answer the requests already read, then close the connection."""
+        self._draining = True
+        if not self._queue and not self._waiting and not self._lost:
+            self._close()
+        return self.closed
+
     @override
     def connectionLost(self, reason: FailureT = connectionDone) -> None:
+        if not self.closed.called:
+            self.closed.callback(None)
         self._lost = True
         self._reading = False
         self._cancel_timer()
@@ -632,6 +643,9 @@ class H1Protocol(Protocol):
         if self._paused and len(queue) <= _MAX_QUEUED // 2 and transport is not None:
             self._paused = False
             _producer(transport).resumeProducing()
+        if not queue and self._draining and not self._waiting:
+            self._close()
+            return
         if not queue and self._phase == _IDLE and self._reading:
             self._arm(self._idle_timeout, _T_IDLE)
 

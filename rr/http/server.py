@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.protocol import Factory
 from typing_extensions import override
 
@@ -40,6 +41,7 @@ class HTTPFactory(Factory):
         self.http_config = http_config
         self.codec_options = codec_options
         self._dates = DateCache(reactor)
+        self._connections: set[H1Protocol] = set()
 
     @override
     def buildProtocol(self, addr: IAddress | None) -> H1Protocol:
@@ -47,4 +49,12 @@ class HTTPFactory(Factory):
             self.reactor, self.executor, self.http_config, self.codec_options, self._dates
         )
         protocol.factory = self
+        self._connections.add(protocol)
+        protocol.closed.addBoth(lambda _: self._connections.discard(protocol))
         return protocol
+
+    def drain(self) -> Deferred[None]:
+        """Shutdown: every connection answers what it has read, then closes."""
+        return gatherResults([c.drain() for c in list(self._connections)]).addCallback(
+            lambda _: None
+        )
