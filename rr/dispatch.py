@@ -8,11 +8,12 @@ dispatcher over several pools provides it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
-
-from twisted.internet.defer import Deferred
+from typing import TYPE_CHECKING, Protocol
 
 from rr.payload import Payload
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
 
 #: Receives each frame of a streamed response that has the STREAM bit set.
 FrameSink = Callable[[Payload], None]

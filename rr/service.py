@@ -9,7 +9,7 @@ failures, so this service runs its stages itself and exposes :meth:`whenReady`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
@@ -20,20 +20,25 @@ from twisted.internet.interfaces import (
     IReactorProcess,
     IReactorTime,
 )
-from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from typing_extensions import override
 
 from rr.config._endpoints import to_endpoint
-from rr.config._schema import PoolConfig, RRConfig
 from rr.errors import BootError
+from rr.http.codec import CodecOptions
+from rr.http.server import HTTPFactory
 from rr.pool.pool import WorkerPool
 from rr.pool.supervisor import Supervisor
 from rr.worker.command import build_command
 from rr.worker.on_init import run_on_init
 from rr.worker.socket_relay import SocketRelay
 from rr.worker.spawn import process_spawner
+
+if TYPE_CHECKING:
+    from twisted.internet.protocol import Factory
+
+    from rr.config._schema import PoolConfig, RRConfig
 
 
 class IRRReactor(IReactorTime, IReactorProcess, IReactorCore):
@@ -63,7 +68,7 @@ class RoadRunnerService(Service):
         self.plugins: list[_Plugin] = []
         self._ready: Deferred[None] | None = None
         self._waiters: list[Deferred[None]] = []
-        self._outcome: Failure | None | bool = False  # False: still starting
+        self._outcome: Failure | bool | None = False  # False: still starting
         self._stopping: Deferred[None] | None = None
         self._relay: SocketRelay | None = None
 
@@ -138,9 +143,6 @@ class RoadRunnerService(Service):
     def _build_plugins(self) -> None:
         cfg = self.config
         if cfg.http is not None and cfg.http.address:
-            from rr.http.codec import CodecOptions
-            from rr.http.server import HTTPFactory
-
             pool, supervisor = self._make_pool("http", cfg.http.pool)
             plugin = _Plugin("http", pool, supervisor)
             factory = HTTPFactory(self._reactor, pool, cfg.http, CodecOptions.from_config(cfg.http))
@@ -162,7 +164,9 @@ class RoadRunnerService(Service):
         spawn = process_spawner(self._reactor, command, user=server.user, relay=self._relay)
         pool = WorkerPool(self._reactor, pool_cfg, spawn, name=mode)
         sup = pool_cfg.supervisor
-        supervisor = Supervisor(self._reactor, pool, sup) if sup is not None and not pool_cfg.debug else None
+        supervisor = (
+            Supervisor(self._reactor, pool, sup) if sup is not None and not pool_cfg.debug else None
+        )
         return pool, supervisor
 
     # -- stop ---------------------------------------------------------------------------
@@ -225,8 +229,7 @@ class RoadRunnerService(Service):
 def makeService(config: RRConfig, reactor: Any = None) -> RoadRunnerService:
     """Build txrr's service tree for ``config`` on ``reactor`` (the global one if omitted)."""
     if reactor is None:
-        from twisted.internet import reactor as global_reactor  # noqa: TID251
+        from twisted.internet import reactor as global_reactor  # noqa: PLC0415, TID251
 
         reactor = global_reactor
     return RoadRunnerService(config, reactor)
-

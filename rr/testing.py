@@ -10,15 +10,17 @@ Embedders and plugin authors can use them too.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.error import ProcessDone, ProcessExitedAlready, ProcessTerminated
-from twisted.internet.interfaces import IProcessProtocol
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 
 from rr.goridge.frame import Flags, Frame, FrameDecoder, Stream, encode, encode_data
 from rr.payload import Payload
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IProcessProtocol
 
 #: Called with the worker and each request payload it receives.
 Handler = Callable[["ScriptedWorker", Payload], None]
@@ -102,7 +104,13 @@ class ScriptedWorker:
         self.send(encode(b'{"pid":%d}' % self.pid, flags=Flags.CONTROL))
 
     def respond(
-        self, context: bytes, body: bytes, *, flags: int = 0, stream: bool = False, ping: bool = False
+        self,
+        context: bytes,
+        body: bytes,
+        *,
+        flags: int = 0,
+        stream: bool = False,
+        ping: bool = False,
     ) -> None:
         """Send one data frame."""
         bits = (Stream.STREAM if stream else 0) | (Stream.PING if ping else 0)
@@ -153,14 +161,14 @@ class FakeProcessReactor(MemoryReactorClock):
     """
 
     def __init__(self, handler: Handler = echo_handler, *, auto_handshake: bool = True) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.handler = handler
         self.auto_handshake = auto_handshake
         self.spawned: list[ScriptedWorker] = []
         self.spawn_args: list[tuple[str, Sequence[str], Mapping[str, str] | None]] = []
         self._next_pid = 1000
 
-    def spawnProcess(
+    def spawnProcess(  # noqa: PLR0917 - IReactorProcess.spawnProcess's signature
         self,
         processProtocol: IProcessProtocol,
         executable: bytes | str,
@@ -184,7 +192,11 @@ class FakeProcessReactor(MemoryReactorClock):
 
     def spawner(self) -> Callable[[Any], None]:
         """A pool spawner that starts scripted workers."""
-        return lambda worker: self.spawnProcess(worker, "php", ["php", "worker.php"], {})
+
+        def spawn(worker: Any) -> None:
+            self.spawnProcess(worker, "php", ["php", "worker.php"], {})
+
+        return spawn
 
     @property
     def live(self) -> list[ScriptedWorker]:

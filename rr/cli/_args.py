@@ -25,7 +25,7 @@ __all__ = ["CLIArgs", "UsageProblem", "build_parser", "parse_args"]
 JobsAction = Literal["pause", "resume", "destroy", "list"]
 
 
-class UsageProblem(Exception):  # noqa: N818 - mirrors usage.UsageError
+class UsageProblem(Exception):
     """The command line is wrong (exit 64)."""
 
 

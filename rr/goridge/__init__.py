@@ -1,0 +1,1 @@
+"""Goridge: the frame protocol between rr and PHP workers."""

@@ -21,6 +21,7 @@ MAX_OPTIONS = 10
 #: Default cap on a payload; a frame claiming more is refused before it is buffered.
 DEFAULT_MAX_PAYLOAD = 1 << 30
 
+_MIN_HL = 3  # header words without options
 _HEAD6 = struct.Struct("<BBI")
 _TAIL6 = struct.Struct("<IBB")
 _U32 = struct.Struct("<I")
@@ -123,7 +124,7 @@ class FrameDecoder:
             if zlib.crc32(memoryview(buf)[:6]) != crc:
                 raise FrameError("CRC mismatch in frame header", bytes(buf))
             hl = b0 & 0x0F
-            if not 3 <= hl <= 3 + MAX_OPTIONS:
+            if not _MIN_HL <= hl <= _MIN_HL + MAX_OPTIONS:
                 raise FrameError(f"header length {hl} out of range", bytes(buf))
             if length > self._max_payload:
                 raise FrameError(

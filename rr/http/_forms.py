@@ -26,7 +26,7 @@ _UNHEX_BYTES = {k.encode("ascii"): v.encode("latin-1") for k, v in _UNHEX_TEXT.i
 _V = TypeVar("_V")
 
 
-class FormConflict(ValueError):  # noqa: N818 - reads as a fact, like Go's error text
+class FormConflict(ValueError):
     """Two fields put a value and a nested tree under the same key."""
 
 

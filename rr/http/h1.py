@@ -86,7 +86,7 @@ _NO_WORKERS: Final = [(b"No-Workers", b"true")]
 _PLAIN_TEXT: Final = (b"Content-Type", b"text/plain; charset=utf-8")
 
 
-class _Stop(Exception):  # noqa: N818 - control flow, never escapes this module
+class _Stop(Exception):
     """Raised from a parser callback to stop parsing; the connection has been told why."""
 
 

@@ -12,19 +12,22 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import CancelledError, Deferred, DeferredList, fail
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 
-from rr.config._schema import PoolConfig
-from rr.dispatch import FrameSink
 from rr.errors import BootError, NoFreeWorker, PoolStopped, QueueFull, WorkerError
-from rr.payload import Payload
 from rr.worker.process import StopRequested, WorkerProcess
 from rr.worker.state import WorkerState
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IDelayedCall, IReactorTime
+    from twisted.python.failure import Failure
+
+    from rr.config._schema import PoolConfig
+    from rr.dispatch import FrameSink
+    from rr.payload import Payload
 
 #: Starts the OS process behind a worker protocol (reactor.spawnProcess, or a fake).
 Spawner = Callable[[WorkerProcess], None]
@@ -122,8 +125,10 @@ class WorkerPool:
         return d.addCallbacks(booted, failed)
 
     def stop(self) -> Deferred[None]:
-        """Stop taking work, let queued and running requests finish within
-        ``destroy_timeout``, then stop every worker."""
+        """Stop taking work; finish queued and running requests, then stop every worker.
+
+        Requests get ``destroy_timeout`` to finish.
+        """
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
@@ -141,7 +146,7 @@ class WorkerPool:
                 await waiter
             except Exception:  # noqa: BLE001 - timeout: stop the rest anyway
                 self._log.warn(
-                    "pool {pool}: requests still running after pool.destroy_timeout, stopping anyway",
+                    "pool {pool}: requests still running after pool.destroy_timeout; stopping",
                     pool=self.name,
                 )
         for task in list(self._queue):
@@ -220,7 +225,9 @@ class WorkerPool:
             self._discard(worker)
             self._settle(task, error=e)
             return
-        d.addCallbacks(self._done, self._failed, callbackArgs=(task, worker), errbackArgs=(task, worker))
+        d.addCallbacks(
+            self._done, self._failed, callbackArgs=(task, worker), errbackArgs=(task, worker)
+        )
 
     def _chunk(self, task: _Task, chunk: Payload) -> None:
         assert task.worker is not None
@@ -344,7 +351,10 @@ class WorkerPool:
             return
         if reason not in ("pool.max_jobs", "pool shrinking", "reset"):
             self._log.info(
-                "worker {pid} stopped and replaced ({reason})", pid=worker.pid, reason=reason, pool=self.name
+                "worker {pid} stopped and replaced ({reason})",
+                pid=worker.pid,
+                reason=reason,
+                pool=self.name,
             )
         self.workers.remove(worker)
         if worker in self._idle:

@@ -7,13 +7,18 @@ when their request ends. ``exec_ttl`` is a hard limit enforced per request by th
 
 from __future__ import annotations
 
-from twisted.internet.interfaces import IReactorTime
+from typing import TYPE_CHECKING
+
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from rr.config._schema import SupervisorConfig
-from rr.pool.pool import WorkerPool
 from rr.worker.state import WorkerState
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IReactorTime
+
+    from rr.config._schema import SupervisorConfig
+    from rr.pool.pool import WorkerPool
 
 
 class Supervisor:

@@ -1,0 +1,1 @@
+"""One PHP worker process: spawning, relay, protocol state."""

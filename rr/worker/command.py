@@ -6,11 +6,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rr._version import RR_VERSION
 from rr.errors import BootError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 _VAR = re.compile(r"\$(?:\{([A-Za-z0-9_]*)\}|([A-Za-z0-9_]+))")
 
@@ -65,4 +69,4 @@ def build_command(
         env[key.upper()] = expand_simple(value, base)
     env["RR_VERSION"] = RR_VERSION
     env["RR_MODE"] = mode
-    return WorkerCommand(argv=tuple(argv), env=env, cwd=cwd or os.getcwd())
+    return WorkerCommand(argv=tuple(argv), env=env, cwd=cwd or str(Path.cwd()))

@@ -4,17 +4,21 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+import pwd
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import ProcessProtocol
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 from typing_extensions import override
 
-from rr.config._schema import OnInitConfig
 from rr.errors import BootError
 from rr.worker.command import build_command
+
+if TYPE_CHECKING:
+    from twisted.python.failure import Failure
+
+    from rr.config._schema import OnInitConfig
 
 
 class _OnInitProtocol(ProcessProtocol):
@@ -45,8 +49,6 @@ async def run_on_init(reactor: Any, config: OnInitConfig) -> None:
     proto = _OnInitProtocol()
     uid = gid = None
     if config.user:
-        import pwd
-
         entry = pwd.getpwnam(config.user)
         uid, gid = entry.pw_uid, entry.pw_gid
     transport = reactor.spawnProcess(

@@ -8,18 +8,18 @@ line by line into log events carrying the pool name and pid.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import orjson
 import psutil
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ProcessDone, ProcessExitedAlready
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import ProcessProtocol
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 from typing_extensions import override
 
 from rr.errors import BootError, ExecTimeout, FrameError, WorkerCrashed, WorkerError
@@ -35,6 +35,10 @@ from rr.goridge.frame import (
 )
 from rr.payload import Payload
 from rr.worker.state import LIVE_STATES, WorkerState
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IDelayedCall, IReactorTime
+    from twisted.python.failure import Failure
 
 _STOP_ME = b'{"stop":true}'
 _STOP_CONTROL = encode(_STOP_ME, flags=Flags.CONTROL | Flags.CODEC_JSON)
@@ -53,7 +57,14 @@ class _Job:
     """The request a worker is running."""
 
     __slots__ = (
-        "chunks", "context", "deferred", "draining", "on_frame", "stop_sent", "streaming", "timer"
+        "chunks",
+        "context",
+        "deferred",
+        "draining",
+        "on_frame",
+        "stop_sent",
+        "streaming",
+        "timer",
     )
 
     def __init__(self, on_frame: FrameSink | None) -> None:
@@ -122,7 +133,9 @@ class WorkerProcess(ProcessProtocol):
         self._write = self._write_unattached
 
     def _write_unattached(self, data: bytes) -> None:
-        self._log.debug("worker {pid} has no relay yet; dropped {n} bytes", pid=self.pid, n=len(data))
+        self._log.debug(
+            "worker {pid} has no relay yet; dropped {n} bytes", pid=self.pid, n=len(data)
+        )
 
     def attach_relay(self, write: Callable[[bytes], None]) -> None:
         """Send frames through ``write`` (a socket relay) instead of the child's stdin."""
@@ -197,7 +210,9 @@ class WorkerProcess(ProcessProtocol):
                 "worker {pid} exited: {reason}", pid=self.pid, reason=str(value), pool=self.pool
             )
         self._fail(WorkerCrashed(self.pid, f"worker exited: {value}"))
-        self.state = WorkerState.STOPPED if clean or was is WorkerState.STOPPING else WorkerState.ERRORED
+        self.state = (
+            WorkerState.STOPPED if clean or was is WorkerState.STOPPING else WorkerState.ERRORED
+        )
         for timer in self._timers:
             if timer.active():
                 timer.cancel()
@@ -278,10 +293,8 @@ class WorkerProcess(ProcessProtocol):
     def _signal(self, name: str) -> None:
         if self._ended or self.transport is None:
             return
-        try:
+        with contextlib.suppress(ProcessExitedAlready, OSError):
             self.transport.signalProcess(name)
-        except (ProcessExitedAlready, OSError):
-            pass
 
     def _later(self, delay: float, fn: Callable[[], None]) -> None:
         self._timers = [t for t in self._timers if t.active()]
@@ -292,7 +305,7 @@ class WorkerProcess(ProcessProtocol):
             job.timer.cancel()
         job.timer = self._reactor.callLater(delay, fn) if delay > 0 else None
 
-    def _on_frame(self, frame: Frame) -> None:
+    def _on_frame(self, frame: Frame) -> None:  # noqa: C901, PLR0911, PLR0912 - spec order
         if self.state is WorkerState.INACTIVE:
             self._handshake(frame)
             return
@@ -368,14 +381,16 @@ class WorkerProcess(ProcessProtocol):
             except (orjson.JSONDecodeError, TypeError, ValueError):
                 pid = 0
         if pid <= 0:
-            self._fail_boot(BootError(f"worker {self.pid} failed the pid handshake: {frame.payload[:200]!r}"))
+            self._fail_boot(
+                BootError(f"worker {self.pid} failed the pid handshake: {frame.payload[:200]!r}")
+            )
             self.kill()
             return
         self.state = WorkerState.READY
         self.ready.callback(None)
 
     def _bad_output(self, error: FrameError) -> None:
-        data = error.data + self._decoder.buffered[len(error.data):]
+        data = error.data + self._decoder.buffered[len(error.data) :]
         if data.startswith(b"Could not op"):
             message = f"worker script not found: {data.decode('utf-8', 'replace').strip()}"
         else:
@@ -387,7 +402,10 @@ class WorkerProcess(ProcessProtocol):
 
     def _protocol_error(self, message: str) -> None:
         self._log.error(
-            "worker {pid} broke the protocol: {message}", pid=self.pid, message=message, pool=self.pool
+            "worker {pid} broke the protocol: {message}",
+            pid=self.pid,
+            message=message,
+            pool=self.pool,
         )
         if self.state is WorkerState.INACTIVE:
             self._fail_boot(BootError(f"worker {self.pid}: {message}"))

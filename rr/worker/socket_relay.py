@@ -9,12 +9,11 @@ which is the only link between a connection and a spawned process.
 from __future__ import annotations
 
 import os
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
-from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -23,7 +22,12 @@ from typing_extensions import override
 from rr.config._endpoints import to_endpoint
 from rr.errors import FrameError
 from rr.goridge.frame import Flags, FrameDecoder, encode
-from rr.worker.process import WorkerProcess
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
+    from twisted.internet.interfaces import IListeningPort
+
+    from rr.worker.process import WorkerProcess
 
 
 class _RelayConnection(Protocol):
@@ -39,7 +43,9 @@ class _RelayConnection(Protocol):
     @override
     def connectionMade(self) -> None:
         assert self.transport is not None
-        self.transport.write(encode(b'{"pid":%d}' % os.getpid(), flags=Flags.CONTROL | Flags.CODEC_JSON))
+        self.transport.write(
+            encode(b'{"pid":%d}' % os.getpid(), flags=Flags.CONTROL | Flags.CODEC_JSON)
+        )
 
     @override
     def dataReceived(self, data: bytes) -> None:
@@ -94,9 +100,7 @@ class SocketRelay:
     def listen(self) -> Deferred[IListeningPort]:
         """Open the listener (before any worker is spawned)."""
         if self.address.startswith("unix://"):
-            path = os.path.abspath(self.address[len("unix://") :])
-            if os.path.exists(path):
-                os.unlink(path)
+            Path(self.address[len("unix://") :]).resolve().unlink(missing_ok=True)
         description = to_endpoint(self.address, path="server.relay")
         factory = Factory.forProtocol(lambda: _RelayConnection(self))
         d: Deferred[IListeningPort] = serverFromString(self._reactor, description).listen(factory)

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import pwd
 import shutil
-from collections.abc import Callable
-
-from twisted.internet.interfaces import IReactorProcess
+from typing import TYPE_CHECKING
 
 from rr.errors import BootError
-from rr.worker.command import WorkerCommand
-from rr.worker.process import WorkerProcess
-from rr.worker.socket_relay import SocketRelay
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from twisted.internet.interfaces import IReactorProcess
+
+    from rr.worker.command import WorkerCommand
+    from rr.worker.process import WorkerProcess
+    from rr.worker.socket_relay import SocketRelay
 
 
 def process_spawner(

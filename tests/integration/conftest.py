@@ -39,7 +39,9 @@ def require_php() -> None:
 class RRServer:
     """A running `rr serve` process."""
 
-    def __init__(self, workdir: Path, config: dict[str, Any], args: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, workdir: Path, config: dict[str, Any], args: list[str], env: dict[str, str]
+    ) -> None:
         self.workdir = workdir
         self.config = config
         self.port = free_port()
@@ -101,8 +103,13 @@ class RRServer:
         return self.proc.returncode
 
 
-def request(url: str, method: str = "GET", data: bytes | None = None,
-            headers: dict[str, str] | None = None, timeout: float = 30.0) -> tuple[int, dict[str, str], bytes]:
+def request(
+    url: str,
+    method: str = "GET",
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> tuple[int, dict[str, str], bytes]:
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
@@ -130,8 +137,9 @@ def rr_server(tmp_path: Path) -> Iterator[Any]:
     require_php()
     started: list[RRServer] = []
 
-    def start(config: dict[str, Any], *args: str, env: dict[str, str] | None = None,
-              wait: bool = True) -> RRServer:
+    def start(
+        config: dict[str, Any], *args: str, env: dict[str, str] | None = None, wait: bool = True
+    ) -> RRServer:
         server = RRServer(tmp_path, config, list(args), env or {})
         started.append(server)
         if wait:

@@ -35,15 +35,36 @@ def test_full_echo(rr_server: Any, codec: str, tmp_path: Path) -> None:
     upload = tmp_path / "photo.png"
     upload.write_bytes(b"\x89PNG" + bytes(range(256)) * 40)
     out = subprocess.run(
-        ["curl", "-sS", "-X", "POST", f"{server.url}/upload/x%20y?lang=en&tags[]=a&tags[]=b",
-         "-H", "X-Custom: one", "-H", "X-Custom: two", "-b", "session=abc%20123; theme=dark",
-         "-F", "title=Holiday", "-F", "meta[author]=Ann", "-F", f"avatar=@{upload};type=image/png",
-         "-F", f"docs[]=@{upload};filename=a.txt;type=text/plain"],
-        capture_output=True, check=True, timeout=30,
+        [
+            "curl",
+            "-sS",
+            "-X",
+            "POST",
+            f"{server.url}/upload/x%20y?lang=en&tags[]=a&tags[]=b",
+            "-H",
+            "X-Custom: one",
+            "-H",
+            "X-Custom: two",
+            "-b",
+            "session=abc%20123; theme=dark",
+            "-F",
+            "title=Holiday",
+            "-F",
+            "meta[author]=Ann",
+            "-F",
+            f"avatar=@{upload};type=image/png",
+            "-F",
+            f"docs[]=@{upload};filename=a.txt;type=text/plain",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=30,
     )
     data = json.loads(out.stdout)
     assert data["method"] == "POST"
-    assert data["uri"] == f"{server.url}/upload/x%20y?lang=en&tags%5B%5D=a&tags%5B%5D=b" or data["uri"].startswith(f"{server.url}/upload/x%20y?lang=en")
+    assert data["uri"] == f"{server.url}/upload/x%20y?lang=en&tags%5B%5D=a&tags%5B%5D=b" or data[
+        "uri"
+    ].startswith(f"{server.url}/upload/x%20y?lang=en")
     assert data["headers"]["X-Custom"] == ["one", "two"]
     assert "Host" not in data["headers"]
     assert data["cookies"] == {"session": "abc 123", "theme": "dark"}
@@ -58,18 +79,26 @@ def test_full_echo(rr_server: Any, codec: str, tmp_path: Path) -> None:
     assert data["uploads"]["docs"][0]["name"] == "a.txt"
     assert data["uploads"]["docs"][0]["sha1"] == sha
     time.sleep(0.2)
-    assert not list(tmp_path.glob("upload*")), "upload temp files must be deleted after the response"
+    assert not list(tmp_path.glob("upload*")), (
+        "upload temp files must be deleted after the response"
+    )
 
 
 @pytest.mark.parametrize("codec", ["json", "proto"])
 def test_urlencoded_form_and_json_body(rr_server: Any, codec: str) -> None:
     """url-encoded forms become the PHP bracket tree; JSON bodies stay raw."""
     server = rr_server(worker_config("echo.php", codec=codec))
-    _, _, body = server.get("/f", method="POST", data=b"a[b][]=1&a[b][]=2&c=x+y",
-                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    _, _, body = server.get(
+        "/f",
+        method="POST",
+        data=b"a[b][]=1&a[b][]=2&c=x+y",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     data = json.loads(body)
     assert data["parsedBody"] == {"a": {"b": ["1", "2"]}, "c": "x y"}
-    _, _, body = server.get("/j", method="PUT", data=b'{"k":1}', headers={"Content-Type": "application/json"})
+    _, _, body = server.get(
+        "/j", method="PUT", data=b'{"k":1}', headers={"Content-Type": "application/json"}
+    )
     data = json.loads(body)
     assert data["body"] == '{"k":1}'
 
@@ -128,7 +157,9 @@ def test_stray_stdout_is_reported(rr_server: Any) -> None:
 
 def test_exec_ttl(rr_server: Any) -> None:
     """A request over exec_ttl gets internal_error_code and the worker is replaced."""
-    server = rr_server(worker_config("fail.php", pool={"num_workers": 1, "supervisor": {"exec_ttl": "1s"}}))
+    server = rr_server(
+        worker_config("fail.php", pool={"num_workers": 1, "supervisor": {"exec_ttl": "1s"}})
+    )
     pid = server.get("/pid")[2]
     started = time.monotonic()
     assert server.get("/slow?ms=5000")[0] == 500
@@ -211,7 +242,10 @@ def test_twistd_plugin_serves(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "twistd"), "-n", "--pidfile=", "rr", "-c", str(cfg)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30
@@ -226,4 +260,6 @@ def test_twistd_plugin_serves(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         out = proc.communicate(timeout=30)[0]
-    assert proc.returncode == 0, out.decode(errors="replace")
+    # twistd re-raises the signal it stopped on, after a graceful shutdown.
+    assert proc.returncode in (0, -signal.SIGTERM), out.decode(errors="replace")
+    assert b"Server Shut Down" in out

@@ -10,7 +10,15 @@ from twisted.internet.defer import CancelledError, Deferred
 from twisted.python.failure import Failure
 
 from rr.config._schema import DynamicAllocatorConfig, PoolConfig, SupervisorConfig
-from rr.errors import BootError, ExecTimeout, NoFreeWorker, PoolStopped, QueueFull, WorkerCrashed, WorkerError
+from rr.errors import (
+    BootError,
+    ExecTimeout,
+    NoFreeWorker,
+    PoolStopped,
+    QueueFull,
+    WorkerCrashed,
+    WorkerError,
+)
 from rr.payload import Payload
 from rr.pool.pool import WorkerPool
 from rr.pool.supervisor import Supervisor
@@ -153,6 +161,7 @@ def test_crash_mid_request_fails_it_and_refills() -> None:
 
 def test_stop_request_redispatches_to_another_worker() -> None:
     """A worker answering {"stop":true} is stopped and the request runs on another worker."""
+
     def handler(worker: ScriptedWorker, request: Payload) -> None:
         if worker.pid == 1001:
             worker.stop_me()
@@ -182,6 +191,7 @@ def test_cancel_while_queued_removes_request() -> None:
 
 def test_stream_frames_reach_the_sink() -> None:
     """STREAM frames go to on_frame in order; the final frame fires the Deferred."""
+
     def handler(worker: ScriptedWorker, request: Payload) -> None:
         worker.respond(b"ctx", b"a", stream=True)
         worker.respond(b"", b"b", stream=True, ping=True)
@@ -191,13 +201,17 @@ def test_stream_frames_reach_the_sink() -> None:
     pool = make_pool(reactor, num_workers=1)
     seen: list[Payload] = []
     final = result_of(pool.exec(REQ, seen.append))
-    assert [(p.context, p.body, p.stream) for p in seen] == [(b"ctx", b"a", True), (b"", b"b", True)]
+    assert [(p.context, p.body, p.stream) for p in seen] == [
+        (b"ctx", b"a", True),
+        (b"", b"b", True),
+    ]
     assert final.body == b"c"
     assert reactor.spawned[0].frames[-1].stream == 0x08  # PONG answered the PING
 
 
 def test_stream_joined_without_sink() -> None:
     """Without on_frame a streamed answer is joined into one payload."""
+
     def handler(worker: ScriptedWorker, request: Payload) -> None:
         worker.respond(b"ctx", b"a", stream=True)
         worker.respond(b"ctx", b"b")
