@@ -206,17 +206,22 @@ def _stop(args: CLIArgs, path: str) -> int:  # noqa: ARG001
     return ExitCode.OK
 
 
+def _plugins(args: CLIArgs, listen: str, method: str) -> list[str]:
+    """The plugins named on the command line, or all of them as the server lists them."""
+    if args.plugins:
+        return list(args.plugins)
+    try:
+        reply = rpc_call(listen, method, True)  # noqa: FBT003
+    except RPCUnavailableError:
+        raise
+    except Exception as exc:
+        raise _CommandError(f"failed to get list of plugins: {exc}") from exc
+    return [str(name) for name in reply] if isinstance(reply, list) else []
+
+
 def _reset(args: CLIArgs, path: str) -> int:
     listen = _client_listen(args, path)
-    plugins = list(args.plugins)
-    if not plugins:
-        try:
-            reply = rpc_call(listen, "resetter.List", True)  # noqa: FBT003
-        except RPCUnavailableError:
-            raise
-        except Exception as exc:
-            raise _CommandError(f"failed to get list of plugins: {exc}") from exc
-        plugins = [str(name) for name in reply] if isinstance(reply, list) else []
+    plugins = _plugins(args, listen, "resetter.List")
     if not plugins:
         return ExitCode.OK
     lock = Lock()
@@ -277,15 +282,7 @@ def _workers_report(listen: str, plugins: Sequence[str], colour: bool) -> str:
 
 def _workers(args: CLIArgs, path: str) -> int:
     listen = _client_listen(args, path)
-    plugins = list(args.plugins)
-    if not plugins:
-        try:
-            reply = rpc_call(listen, "informer.List", True)  # noqa: FBT003
-        except RPCUnavailableError:
-            raise
-        except Exception as exc:
-            raise _CommandError(f"failed to get list of plugins: {exc}") from exc
-        plugins = [str(name) for name in reply] if isinstance(reply, list) else []
+    plugins = _plugins(args, listen, "informer.List")
     colour = _colour(sys.stdout)
     if not args.interactive:
         report = _workers_report(listen, plugins, colour)
