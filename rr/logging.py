@@ -202,9 +202,7 @@ def _render_development_json(event: LogEvent, channel: str, rank: int, colour: b
         "N": channel,
         "M": formatEvent(event),
     }
-    for key, value in _fields(event).items():
-        record.setdefault(key, value)
-    return _dumps_compact(record)
+    return _json_record(record, event)
 
 
 def _render_production_json(event: LogEvent, channel: str, rank: int, colour: bool) -> str:  # noqa: ARG001
@@ -214,6 +212,11 @@ def _render_production_json(event: LogEvent, channel: str, rank: int, colour: bo
         "logger": channel,
         "msg": formatEvent(event),
     }
+    return _json_record(record, event)
+
+
+def _json_record(record: dict[str, object], event: LogEvent) -> str:
+    """Append the event's fields after the fixed keys (which they never overwrite)."""
     for key, value in _fields(event).items():
         record.setdefault(key, value)
     return _dumps_compact(record)
