@@ -70,3 +70,7 @@ class PoolStopped(RRError):
 
 class BootError(RRError):
     """Workers could not be started: the server cannot serve."""
+
+
+class RPCError(RRError):
+    """An RPC method refused a call; the message goes back to the caller as an error reply."""

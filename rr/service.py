@@ -30,6 +30,7 @@ from rr.http.codec import CodecOptions
 from rr.http.server import HTTPFactory
 from rr.pool.pool import WorkerPool
 from rr.pool.supervisor import Supervisor
+from rr.rpc.registry import RPCRegistry
 from rr.worker.command import build_command
 from rr.worker.on_init import run_on_init
 from rr.worker.socket_relay import SocketRelay
@@ -71,6 +72,8 @@ class RoadRunnerService(Service):
         self._outcome: Failure | bool | None = False  # False: still starting
         self._stopping: Deferred[None] | None = None
         self._relay: SocketRelay | None = None
+        #: RPC methods of every plugin; the RPC server (rpc.listen) serves them.
+        self.rpc_registry = RPCRegistry()
 
     # -- start --------------------------------------------------------------------------
 
