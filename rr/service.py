@@ -148,7 +148,9 @@ class RoadRunnerService(Service):
         if cfg.http is not None and cfg.http.address:
             pool, supervisor = self._make_pool("http", cfg.http.pool)
             plugin = _Plugin("http", pool, supervisor)
-            factory = HTTPFactory(self._reactor, pool, cfg.http, CodecOptions.from_config(cfg.http))
+            factory = HTTPFactory(
+                self._reactor, pool, cfg.http, CodecOptions.from_config(cfg.http), cfg.raw
+            )
             plugin.listeners.append((to_endpoint(cfg.http.address, path="http.address"), factory))
             self.plugins.append(plugin)
 

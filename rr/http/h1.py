@@ -33,6 +33,8 @@ from typing_extensions import override
 
 from rr.errors import NoFreeWorker, RRError
 from rr.http import _response as wire
+from rr.http._file import FileSender
+from rr.http.access_log import RequestDone, RequestLog, peer_address
 from rr.http.codec import (
     ContextError,
     RequestBuilder,
@@ -41,6 +43,7 @@ from rr.http.codec import (
     ResponseError,
     decode_response,
 )
+from rr.http.middleware import Response
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
     from rr.config._schema import HTTPConfig
     from rr.dispatch import Executor
     from rr.http.codec import CodecOptions
+    from rr.http.middleware import BodyEncoder, Pipeline
     from rr.payload import Payload
 
 #: Requests of one connection handed to the executor at the same time; later ones wait.
@@ -94,8 +98,9 @@ class _Request:
     """One request of a connection, from its complete head to its last response byte."""
 
     __slots__ = (
-        "builder", "cancelled", "close", "deferred", "done", "framing", "head_request",
-        "http11", "keep_alive", "method", "on_frame", "out", "payload", "target",
+        "answer", "builder", "cancelled", "close", "deferred", "done", "encoder", "file",
+        "framing", "head", "head_request", "http11", "keep_alive", "method", "on_frame", "out",
+        "payload", "read_bytes", "replaced", "start", "status", "target", "write_bytes",
     )
 
     def __init__(
@@ -121,6 +126,16 @@ class _Request:
         self.done = False  # the whole response is produced
         self.close = False  # close the connection after this response
         self.cancelled = False  # we cancelled the exec: its CancelledError is expected
+        # middleware and access log
+        self.head: RequestHead | None = None  # as the worker (or the answering entry) saw it
+        self.answer: Response | None = None  # the chain answered: no worker
+        self.encoder: BodyEncoder | None = None  # applied to the pieces of a stream
+        self.file: FileSender | None = None  # a file body being (or waiting to be) sent
+        self.replaced = False  # the chain replaced the worker's body: ignore its frames
+        self.start = 0.0
+        self.status: int | None = None  # the worker's final status, once known
+        self.read_bytes = 0
+        self.write_bytes = 0
 
 
 class H1Protocol(Protocol):
@@ -135,8 +150,13 @@ class H1Protocol(Protocol):
         config: HTTPConfig,
         options: CodecOptions,
         dates: wire.DateCache | None = None,
+        *,
+        pipeline: Pipeline | None = None,
+        request_log: RequestLog | None = None,
     ) -> None:
         self._reactor = reactor
+        self._pipeline = pipeline or None
+        self._request_log = request_log
         self._executor = executor
         self._options = options
         self._dates = dates if dates is not None else wire.DateCache(reactor)
@@ -152,6 +172,7 @@ class H1Protocol(Protocol):
         self._debug = config.pool.debug
         self._parser = HttpRequestParser(self)
         self._remote_addr = ""
+        self._remote_port: int | None = None
         self._tls = False
         # parser state
         self._phase = _IDLE
@@ -187,6 +208,7 @@ class H1Protocol(Protocol):
         peer = self.transport.getPeer() if self.transport is not None else None
         if isinstance(peer, IPv4Address | IPv6Address):
             self._remote_addr = peer.host
+            self._remote_port = peer.port
         else:
             self._remote_addr = "@"
         # A client that connects and sends nothing is dropped after the header timeout.
@@ -320,13 +342,10 @@ class H1Protocol(Protocol):
             remote_addr=self._remote_addr,
             tls=self._tls,
         )
-        req = _Request(
-            RequestBuilder(head, self._options), method, target, http11=http11,
-            keep_alive=parser.should_keep_alive(),
-        )
-        self._queue.append(req)
-        self._current = req
+        req = self._new_request(head, http11=http11, keep_alive=parser.should_keep_alive())
         has_body = self._chunked or bool(self._length)
+        if req.answer is not None and has_body and self._expect is not None:
+            req.keep_alive = False  # the client may never send the body we will not ask for
         reads_body = req.builder is not None and req.builder.reads_body
         if reads_body and self._length is not None and self._length > self._max_body:
             self._reject(413, "http: request body too large")
@@ -342,11 +361,28 @@ class H1Protocol(Protocol):
             # Upgrade/CONNECT is served as plain HTTP; llhttp will skip the body (see _feed).
             self._upgrade_body = has_body
 
+    def _new_request(self, head: RequestHead, *, http11: bool, keep_alive: bool) -> _Request:
+        """Run the middleware on a complete head and queue the request it gives."""
+        answer = None
+        if self._pipeline is not None:
+            head, answer = self._pipeline.before(head)
+        req = _Request(
+            RequestBuilder(head, self._options) if answer is None else None, head.method,
+            head.target, http11=http11, keep_alive=keep_alive,
+        )
+        req.head = head
+        req.answer = answer
+        req.start = self._reactor.seconds()
+        self._queue.append(req)
+        self._current = req
+        return req
+
     def on_body(self, body: bytes) -> None:
         """Feed a piece of the (de-chunked) body to the request builder."""
         req = self._current
         if req is None or req.builder is None or not req.builder.reads_body:
             return
+        req.read_bytes += len(body)
         try:
             req.builder.feed(body)
         except RequestError as exc:
@@ -362,12 +398,18 @@ class H1Protocol(Protocol):
         self._current = None
         self._phase = _IDLE
         self._deadline_kind = _T_NONE
-        if req is None or req.builder is None:
+        if req is None or (req.builder is None and req.answer is None):
             return
         if not req.keep_alive:
             self._reading = False  # nothing after this request will be answered
+        if req.answer is not None:
+            self._write(req, req.answer, [])
+            return
+        builder = req.builder
+        if builder is None:
+            return
         try:
-            payload = req.builder.finish()
+            payload = builder.finish()
         except RequestError as exc:
             self._reject(exc.status, exc.message, req)
             raise _Stop from None
@@ -477,11 +519,15 @@ class H1Protocol(Protocol):
 
     def _on_frame(self, req: _Request, payload: Payload) -> None:
         """One frame of a streamed response (STREAM bit set)."""
-        if req.done:
+        if req.done or req.replaced:
             return
         framing = req.framing
         if framing is not None:
-            data = framing.chunk(payload.body)
+            body = payload.body
+            req.write_bytes += len(body)
+            if req.encoder is not None:
+                body = req.encoder.encode(body)
+            data = framing.chunk(body)
             if data:
                 self._emit(req, data)
             return
@@ -495,11 +541,16 @@ class H1Protocol(Protocol):
     def _on_response(self, payload: Payload, req: _Request) -> None:
         """Write the final frame of a response."""
         self._settled(req)
-        if req.done:
+        if req.done or req.replaced:
             return
         framing = req.framing
         if framing is not None:
-            self._emit(req, framing.end(payload.body))
+            body = payload.body
+            req.write_bytes += len(body)
+            encoder = req.encoder
+            if encoder is not None:
+                body = encoder.encode(body) + encoder.finish()
+            self._emit(req, framing.end(body))
             req.close = framing.close
             self._finish(req)
         elif self._start(req, payload, final=True):
@@ -528,8 +579,21 @@ class H1Protocol(Protocol):
         if final:
             self._respond(req, status, headers, trailers, payload.body)
             return False
+        req.status = status
+        body = payload.body
+        req.write_bytes += len(body)
+        if self._pipeline is not None and req.head is not None:
+            answer = self._pipeline.after(req.head, Response(status, headers, None))
+            if answer.body or answer.file is not None:  # the chain replaced the stream
+                req.replaced = True
+                self._write(req, answer, trailers)
+                return False
+            status, headers = answer.status, answer.headers
+            req.encoder = encoder = answer.encoder
+            if encoder is not None:
+                body = encoder.encode(body)
         data, framing = wire.render_head(
-            status, headers, trailers, payload.body, self._dates.line(), final=False,
+            status, headers, trailers, body, self._dates.line(), final=False,
             http11=req.http11, keep_alive=req.keep_alive, head_request=req.head_request,
         )
         req.framing = framing
@@ -563,6 +627,12 @@ class H1Protocol(Protocol):
         trailers: list[tuple[bytes, bytes]],
         body: bytes,
     ) -> None:
+        req.status = status
+        req.write_bytes += len(body)
+        if self._pipeline is not None and req.head is not None:
+            self._write(req, self._pipeline.after(req.head, Response(status, headers, body)),
+                        trailers)
+            return
         data, framing = wire.render_head(
             status, headers, trailers, body, self._dates.line(), final=True,
             http11=req.http11, keep_alive=req.keep_alive, head_request=req.head_request,
@@ -571,10 +641,52 @@ class H1Protocol(Protocol):
         req.close = framing.close
         self._finish(req)
 
+    def _write(
+        self, req: _Request, response: Response, trailers: list[tuple[bytes, bytes]]
+    ) -> None:
+        """Write a response that went through the middleware (a file body is streamed)."""
+        file = response.file
+        head_request = req.head_request
+        if file is None or head_request:
+            data, framing = wire.render_head(
+                response.status, response.headers, trailers, response.body or b"",
+                self._dates.line(), final=True, http11=req.http11, keep_alive=req.keep_alive,
+                head_request=head_request,
+            )
+            self._emit(req, data)
+            req.close = framing.close
+            self._finish(req)
+            return
+        try:
+            fh = open(file.path, "rb")  # noqa: PTH123, SIM115 - closed by the FileSender
+            fh.seek(file.offset)
+        except OSError as exc:
+            self._log.error("cannot open {path} for {method} {target}: {error}",
+                            path=file.path, method=req.method, target=req.target, error=exc)
+            self._emit(req, wire.render_plain(404, "not found", self._dates.line(),
+                                              close=not req.keep_alive))
+            req.close = not req.keep_alive
+            self._finish(req)
+            return
+        data, framing = wire.render_head(
+            response.status, response.headers, [], b"", self._dates.line(), final=False,
+            http11=req.http11, keep_alive=req.keep_alive, head_request=False,
+        )
+        self._emit(req, data)
+        req.file = FileSender(fh, file.length, framing, response.encoder,
+                              partial(self._file_sent, req, framing))
+        if self._queue and self._queue[0] is req and self.transport is not None:
+            req.file.start(self.transport)
+
+    def _file_sent(self, req: _Request, framing: wire.BodyFraming) -> None:
+        req.file = None
+        req.close = framing.close
+        self._finish(req)
+
     def _on_failure(self, failure: Failure, req: _Request) -> None:
         """Answer a failed exec (unless we cancelled it)."""
         self._settled(req)
-        if req.done:
+        if req.done or req.replaced:
             return
         exc = failure.value
         if req.cancelled and isinstance(exc, CancelledError):
@@ -629,6 +741,8 @@ class H1Protocol(Protocol):
     def _finish(self, req: _Request) -> None:
         """``req``'s response is complete; hand the wire to the next ones in order."""
         req.done = True
+        if req.status is not None and self._request_log is not None:
+            self._log_done(req)
         queue = self._queue
         transport = self.transport
         while queue and queue[0].done:
@@ -636,10 +750,13 @@ class H1Protocol(Protocol):
             if head.close:
                 self._close()
                 return
-            if queue and queue[0].out and transport is not None:
+            if queue and transport is not None:
                 nxt = queue[0]
-                transport.write(b"".join(nxt.out))
-                nxt.out = []
+                if nxt.out:
+                    transport.write(b"".join(nxt.out))
+                    nxt.out = []
+                if nxt.file is not None and nxt.file.transport is None:
+                    nxt.file.start(transport)
         if self._paused and len(queue) <= _MAX_QUEUED // 2 and transport is not None:
             self._paused = False
             _producer(transport).resumeProducing()
@@ -648,6 +765,19 @@ class H1Protocol(Protocol):
             return
         if not queue and self._phase == _IDLE and self._reading:
             self._arm(self._idle_timeout, _T_IDLE)
+
+    def _log_done(self, req: _Request) -> None:
+        head = req.head
+        log = self._request_log
+        if head is None or req.status is None or log is None:
+            return
+        address = head.remote_addr
+        if address == self._remote_addr:
+            address = peer_address(address, self._remote_port)
+        log.done(RequestDone(
+            head, address, req.status, req.read_bytes, req.write_bytes, req.start,
+            self._reactor.seconds() - req.start,
+        ))
 
     def _close(self) -> None:
         """Close the connection once written; abandon anything still queued."""
@@ -664,6 +794,8 @@ class H1Protocol(Protocol):
         """Cancel the execs of requests that will never be answered; delete their files."""
         for req in requests:
             req.done = True
+            if req.file is not None:
+                req.file.close()
             d = req.deferred
             if d is not None:
                 req.cancelled = True
