@@ -1,0 +1,62 @@
+"""Shared helpers for the middleware tests: request heads and a connection with a chain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+
+from rr.config._schema import HTTPConfig, PoolConfig
+from rr.http.codec import CodecOptions, RequestHead
+from rr.http.server import HTTPFactory
+from tests.http.test_h1 import NOW, FakeExecutor
+
+
+def make_head(
+    target: str = "/",
+    method: str = "GET",
+    headers: list[tuple[str, str]] | None = None,
+    remote_addr: str = "10.0.0.7",
+) -> RequestHead:
+    """A parsed request head as a front end would give the pipeline."""
+    return RequestHead(
+        method=method, target=target, protocol="HTTP/1.1",
+        headers=[("Host", "example.com"), *(headers or [])], remote_addr=remote_addr,
+    )
+
+
+class MiddlewareConnection:
+    """An H1Protocol with ``http.middleware`` configured, on a StringTransport and a Clock."""
+
+    def __init__(
+        self, middleware: tuple[str, ...], http_raw: dict[str, Any] | None = None,
+        peer: str = "10.0.0.7", **http: Any,
+    ) -> None:
+        self.clock = Clock()
+        self.clock.advance(NOW)
+        self.executor = FakeExecutor()
+        config = HTTPConfig(middleware=middleware, pool=PoolConfig(num_workers=1), **http)
+        self.factory = HTTPFactory(
+            self.clock, self.executor, config, CodecOptions.from_config(config),
+            {"http": http_raw or {}},
+        )
+        address = IPv4Address("TCP", peer, 51234)
+        self.protocol = self.factory.buildProtocol(address)
+        self.transport = StringTransport(peerAddress=address)
+        self.protocol.makeConnection(self.transport)
+
+    def send(self, data: bytes) -> None:
+        self.protocol.dataReceived(data)
+
+    def pump(self) -> None:
+        """Let a registered pull producer (a file body) write everything."""
+        while self.transport.producer is not None:
+            self.transport.producer.resumeProducing()
+
+    def output(self) -> bytes:
+        self.pump()
+        data = self.transport.value()
+        self.transport.clear()
+        return data
