@@ -8,12 +8,14 @@ import os
 import shutil
 import subprocess
 import time
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.integration.conftest import worker_config
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def require_curl() -> None:
