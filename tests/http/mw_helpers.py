@@ -27,12 +27,34 @@ def make_head(
     )
 
 
+class StallingTransport(StringTransport):
+    """A StringTransport whose buffer "fills" after ``limit`` bytes: it pauses its
+    streaming producer, as a TCP transport does when the client stops reading."""
+
+    def __init__(self, limit: int, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.limit = limit
+        self.since_resume = 0
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        self.since_resume += len(data)
+        if self.producer is not None and self.since_resume >= self.limit:
+            self.producer.pauseProducing()
+
+    def drained(self) -> None:
+        """The client read everything: resume the producer."""
+        self.since_resume = 0
+        if self.producer is not None:
+            self.producer.resumeProducing()
+
+
 class MiddlewareConnection:
     """An H1Protocol with ``http.middleware`` configured, on a StringTransport and a Clock."""
 
     def __init__(
         self, middleware: tuple[str, ...], http_raw: dict[str, Any] | None = None,
-        peer: str = "10.0.0.7", **http: Any,
+        peer: str = "10.0.0.7", stall_after: int = 0, **http: Any,
     ) -> None:
         self.clock = Clock()
         self.clock.advance(NOW)
@@ -44,19 +66,14 @@ class MiddlewareConnection:
         )
         address = IPv4Address("TCP", peer, 51234)
         self.protocol = self.factory.buildProtocol(address)
-        self.transport = StringTransport(peerAddress=address)
+        self.transport = (StallingTransport(stall_after, peerAddress=address) if stall_after
+                          else StringTransport(peerAddress=address))
         self.protocol.makeConnection(self.transport)
 
     def send(self, data: bytes) -> None:
         self.protocol.dataReceived(data)
 
-    def pump(self) -> None:
-        """Let a registered pull producer (a file body) write everything."""
-        while self.transport.producer is not None:
-            self.transport.producer.resumeProducing()
-
     def output(self) -> bytes:
-        self.pump()
         data = self.transport.value()
         self.transport.clear()
         return data

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 from twisted.internet.testing import EventLoggingObserver
 from twisted.logger import globalLogPublisher
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from rr.http._file import CHUNK_SIZE
-from tests.http.mw_helpers import MiddlewareConnection
+from tests.http.mw_helpers import MiddlewareConnection, StallingTransport
 from tests.http.test_h1 import parse_responses, response
 
 if TYPE_CHECKING:
@@ -35,20 +36,22 @@ class StaticOnConnectionTests(SynchronousTestCase):
         return MiddlewareConnection(middleware, {"static": {"dir": str(self.root)}})
 
     def test_file_streamed_in_chunks(self) -> None:
-        """A large file goes out chunk by chunk as the transport pulls; no worker is used."""
-        conn = self.connect("static")
+        """A large file is read one chunk at a time, only while the client keeps up;
+        no worker is used."""
+        conn = MiddlewareConnection(("static",), {"static": {"dir": str(self.root)}},
+                                    stall_after=CHUNK_SIZE)
         conn.send(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
         self.assertEqual(conn.executor.calls, [])
-        producer = conn.transport.producer
-        self.assertIsNotNone(producer)
-        self.assertFalse(conn.transport.streaming)
-        head = conn.transport.value()
-        self.assertIn(b"Content-Length: 160000\r\n", head)
-        producer.resumeProducing()
-        self.assertEqual(len(conn.transport.value()) - len(head), CHUNK_SIZE)
+        first = conn.transport.value()
+        self.assertIn(b"Content-Length: 160000\r\n", first)
+        self.assertEqual(len(first.partition(b"\r\n\r\n")[2]), CHUNK_SIZE)
+        transport = conn.transport
+        assert isinstance(transport, StallingTransport)
+        transport.drained()
+        self.assertEqual(len(transport.value().partition(b"\r\n\r\n")[2]), 2 * CHUNK_SIZE)
+        transport.drained()
         (resp,) = parse_responses(conn.output())
         self.assertEqual((resp.status, resp.body), (200, BIG))
-        self.assertIsNone(conn.transport.producer)
         self.assertFalse(conn.transport.disconnecting)
 
     def test_pipelined_behind_worker(self) -> None:
@@ -56,7 +59,6 @@ class StaticOnConnectionTests(SynchronousTestCase):
         conn = self.connect("static")
         conn.send(GET + b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n" + GET)
         self.assertEqual(conn.output(), b"")
-        self.assertIsNone(conn.transport.producer)
         conn.executor.calls[0].deferred.callback(response(200, {}, b"first"))
         conn.executor.calls[1].deferred.callback(response(200, {}, b"third"))
         bodies = [r.body for r in parse_responses(conn.output())]
@@ -87,12 +89,14 @@ class StaticOnConnectionTests(SynchronousTestCase):
         self.assertEqual(gzip.decompress(resp.body), BIG)
 
     def test_connection_lost_mid_file(self) -> None:
-        """A client that goes away stops the producer and the file is closed."""
-        conn = self.connect("static")
+        """A client that goes away mid-file: the file is closed."""
+        conn = MiddlewareConnection(("static",), {"static": {"dir": str(self.root)}},
+                                    stall_after=CHUNK_SIZE)
         conn.send(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
-        producer = conn.transport.producer
-        producer.stopProducing()
-        self.assertTrue(producer.file.closed)
+        sender = conn.protocol._queue[0].file
+        assert sender is not None
+        conn.protocol.connectionLost(Failure(ConnectionError("gone")))
+        self.assertTrue(sender.file.closed)
 
 
 class WorkerResponseTests(SynchronousTestCase):
