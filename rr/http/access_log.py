@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -79,6 +79,26 @@ class RequestLog:
         self.access_logs = access_logs
         #: Called with every :class:`RequestDone`, after it is logged.
         self.observers: list[Callable[[RequestDone], None]] = []
+        self._second = -1
+        self._prefix = ""
+
+    def _iso(self, seconds: float) -> str:
+        """ISO-8601 UTC with microseconds; the date part is formatted once per second."""
+        whole = int(seconds)
+        if whole != self._second:
+            self._second = whole
+            self._prefix = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        micros = min(999_999, round((seconds - whole) * 1e6))
+        return "%s.%06d+00:00" % (self._prefix, micros)  # noqa: UP031
+
+    def _emit(self, message: str, fields: dict[str, object], when: float) -> None:
+        """``Logger.info`` without its per-call level validation (this runs per request)."""
+        log = self._log
+        fields.update(
+            log_logger=log, log_level=LogLevel.info, log_namespace=log.namespace,
+            log_source=None, log_format=message, log_time=when, rr_channel="http",
+        )
+        log.observer(fields)
 
     def done(self, record: RequestDone) -> None:
         """Log ``record`` and pass it to every observer (an observer's error is logged)."""
@@ -91,7 +111,7 @@ class RequestLog:
             "remote_address": record.remote_address,
             "read_bytes": record.read_bytes,
             "write_bytes": record.write_bytes,
-            "start": datetime.fromtimestamp(record.start, UTC).isoformat(),
+            "start": self._iso(record.start),
             "elapsed": int(record.elapsed * 1000),
         }
         if self.access_logs:
@@ -107,9 +127,9 @@ class RequestLog:
                 time_local=time.strftime("%d/%b/%y:%H:%M:%S %z", time.localtime(record.start)),
                 request_time=record.elapsed,
             )
-            self._log.info("http access log", rr_channel="http", **fields)
+            self._emit("http access log", fields, record.start + record.elapsed)
         else:
-            self._log.info("http log", rr_channel="http", **fields)
+            self._emit("http log", fields, record.start + record.elapsed)
         for observer in self.observers:
             try:
                 observer(record)
