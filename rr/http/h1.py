@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from rr.dispatch import Executor
     from rr.http.access_log import RequestLog
     from rr.http.codec import CodecOptions
-    from rr.http.middleware import Pipeline
+    from rr.http.middleware import Pipeline, Response
 
 #: Extra bytes tolerated over ``max_header_size`` before an unfinished head is refused
 #: (the exact limit is enforced on complete header lines; this only caps buffering).
@@ -257,7 +257,8 @@ class H1Protocol(H1Answers):
         req = self._new_request(head, http11=http11, keep_alive=parser.should_keep_alive())
         has_body = self._chunked or bool(self._length)
         if req.answer is not None and has_body and self._expect is not None:
-            req.keep_alive = False  # the client may never send the body we will not ask for
+            self._answer_now(req, req.answer)
+            raise _Stop
         reads_body = req.builder is not None and req.builder.reads_body
         if reads_body and self._length is not None and self._length > self._max_body:
             self._reject(413, "http: request body too large")
@@ -288,6 +289,18 @@ class H1Protocol(H1Answers):
         self._queue.append(req)
         self._current = req
         return req
+
+    def _answer_now(self, req: H1Request, answer: Response) -> None:
+        """Answer a request whose client waits for ``100 Continue`` before its body.
+
+        The chain answered it, so the body is never asked for: write the answer now, then
+        close, draining what may still come.
+        """
+        self._reading = False
+        self._current = None
+        req.keep_alive = False
+        req.linger = True
+        self._write(req, answer, [])
 
     def on_body(self, body: bytes) -> None:
         """Feed a piece of the (de-chunked) body to the request builder."""

@@ -220,3 +220,22 @@ class AccessLogTests(SynchronousTestCase):
         self.assertEqual(len(self.flushLoggedErrors(ValueError)), 1)
         conn.send(GET)
         self.assertEqual(len(conn.executor.calls), 2)
+
+
+class ExpectContinueTests(SynchronousTestCase):
+    """A chain answer to a request whose client waits for 100 Continue."""
+
+    def test_answered_before_body(self) -> None:
+        """The answer goes out at once (no 100 Continue), then the connection closes."""
+        root = Path(self.mktemp()).resolve()
+        root.mkdir()
+        (root / "a.txt").write_bytes(b"hello")
+        conn = MiddlewareConnection(("static",), {"static": {"dir": str(root)}})
+        conn.send(b"PUT /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                  b"Expect: 100-continue\r\n\r\n")
+        out = conn.output()
+        self.assertNotIn(b"100 Continue", out)
+        (resp,) = parse_responses(out)
+        self.assertEqual((resp.status, resp.body, resp.header("Connection")),
+                         (200, b"hello", "close"))
+        self.assertEqual(conn.executor.calls, [])
