@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from rr.http.codec import RequestHead
 
 _CRLF = str.maketrans("", "", "\r\n")
+#: Module level: a Logger class attribute would build a bound Logger on every access.
+_log = Logger(namespace="rr.http.access_log")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +75,6 @@ def peer_address(host: str, port: int | None) -> str:
 class RequestLog:
     """Logs finished requests and tells the observers about them."""
 
-    _log = Logger(namespace="rr.http.access_log")
-
     def __init__(self, *, access_logs: bool = False) -> None:
         self.access_logs = access_logs
         #: Called with every :class:`RequestDone`, after it is logged.
@@ -93,7 +93,7 @@ class RequestLog:
 
     def _emit(self, message: str, fields: dict[str, object], when: float) -> None:
         """``Logger.info`` without its per-call level validation (this runs per request)."""
-        log = self._log
+        log = _log
         fields.update(
             log_logger=log, log_level=LogLevel.info, log_namespace=log.namespace,
             log_source=None, log_format=message, log_time=when, rr_channel="http",
@@ -134,4 +134,4 @@ class RequestLog:
             try:
                 observer(record)
             except Exception:  # noqa: BLE001 - an observer bug must not break the connection
-                self._log.failure("request observer {observer!r} failed", observer=observer)
+                _log.failure("request observer {observer!r} failed", observer=observer)

@@ -54,6 +54,9 @@ class HTTPFactory(Factory):
         self._dates = DateCache(reactor)
         self.pipeline = build_pipeline(http_config, raw)
         self.request_log = RequestLog(access_logs=http_config.access_logs)
+        #: Called with a :class:`~rr.http.access_log.RequestDone` per finished request
+        #: (method, status, elapsed seconds, bytes); the metrics plugin appends here.
+        self.on_request_done = self.request_log.observers
         self._connections: set[H1Protocol] = set()
 
     @override
