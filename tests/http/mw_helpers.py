@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from twisted.internet.address import IPv4Address
@@ -77,3 +80,10 @@ class MiddlewareConnection:
         data = self.transport.value()
         self.transport.clear()
         return data
+
+
+def temp_dir(case: Any) -> Path:
+    """A fresh directory under the system temp dir, removed after the test."""
+    path = Path(tempfile.mkdtemp(prefix="rr-mw-")).resolve()
+    case.addCleanup(shutil.rmtree, path, ignore_errors=True)
+    return path

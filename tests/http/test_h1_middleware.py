@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from twisted.internet.testing import EventLoggingObserver
@@ -13,7 +12,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from rr.http._file import CHUNK_SIZE
-from tests.http.mw_helpers import MiddlewareConnection, StallingTransport
+from tests.http.mw_helpers import MiddlewareConnection, StallingTransport, temp_dir
 from tests.http.test_h1 import parse_responses, response
 
 if TYPE_CHECKING:
@@ -27,8 +26,7 @@ class StaticOnConnectionTests(SynchronousTestCase):
     """Files are answered by the chain, streamed in chunks, in pipeline order."""
 
     def setUp(self) -> None:
-        self.root = Path(self.mktemp()).resolve()
-        self.root.mkdir()
+        self.root = temp_dir(self)
         (self.root / "big.bin").write_bytes(BIG)
         (self.root / "a.txt").write_bytes(b"hello")
 
@@ -127,8 +125,7 @@ class WorkerResponseTests(SynchronousTestCase):
 
     def test_sendfile_on_stream(self) -> None:
         """X-Sendfile on a streamed head sends the file and stops the worker's stream."""
-        cwd = Path(self.mktemp()).resolve()
-        cwd.mkdir()
+        cwd = temp_dir(self)
         (cwd / "f.txt").write_bytes(b"file!")
         conn = MiddlewareConnection(("sendfile",))
         conn.factory.pipeline.chain[0].roots = (str(cwd),)
@@ -227,8 +224,7 @@ class ExpectContinueTests(SynchronousTestCase):
 
     def test_answered_before_body(self) -> None:
         """The answer goes out at once (no 100 Continue), then the connection closes."""
-        root = Path(self.mktemp()).resolve()
-        root.mkdir()
+        root = temp_dir(self)
         (root / "a.txt").write_bytes(b"hello")
         conn = MiddlewareConnection(("static",), {"static": {"dir": str(root)}})
         conn.send(b"PUT /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"

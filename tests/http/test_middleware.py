@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from twisted.internet.testing import EventLoggingObserver
@@ -19,7 +18,7 @@ from rr.http.middleware.headers import HeadersMiddleware
 from rr.http.middleware.proxy_ip import ProxyIPMiddleware
 from rr.http.middleware.sendfile import SendfileMiddleware
 from rr.http.middleware.static import StaticMiddleware
-from tests.http.mw_helpers import make_head
+from tests.http.mw_helpers import make_head, temp_dir
 
 if TYPE_CHECKING:
     from rr.http.codec import RequestHead
@@ -112,8 +111,7 @@ class BuildTests(SynchronousTestCase):
 
     def test_sendfile_roots(self) -> None:
         """sendfile is confined to the working directory plus the static dir."""
-        root = Path(self.mktemp())
-        root.mkdir()
+        root = temp_dir(self)
         config = HTTPConfig(middleware=("sendfile", "static"))
         pipeline = build_pipeline(config, {"http": {"static": {"dir": str(root)}}}, cwd="/srv")
         sendfile = pipeline.chain[0]

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from twisted.trial.unittest import SynchronousTestCase
 
 from rr.http.middleware import FileBody, Response
 from rr.http.middleware.sendfile import SendfileMiddleware
-from tests.http.mw_helpers import make_head
+from tests.http.mw_helpers import make_head, temp_dir
 
 
 class SendfileTests(SynchronousTestCase):
     """The worker's response is replaced by the file it names."""
 
     def setUp(self) -> None:
-        self.cwd = Path(self.mktemp()).resolve()
+        self.cwd = temp_dir(self)
         (self.cwd / "storage").mkdir(parents=True)
         (self.cwd / "storage" / "report.pdf").write_bytes(b"%PDF-1.4 data")
         (self.cwd / "empty").write_bytes(b"")

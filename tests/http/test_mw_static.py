@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 from email.utils import formatdate
-from pathlib import Path
 from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from rr.http.middleware import FileBody, Response
 from rr.http.middleware.static import StaticMiddleware, crc32_koopman, parse_range
-from tests.http.mw_helpers import make_head
+from tests.http.mw_helpers import make_head, temp_dir
 
 MTIME = 784111777
 
@@ -20,15 +19,14 @@ class StaticTests(SynchronousTestCase):
     """Which requests are served from disk, and with which headers."""
 
     def setUp(self) -> None:
-        self.root = Path(self.mktemp())
+        self.root = temp_dir(self)
         (self.root / "css").mkdir(parents=True)
         for name, data in {"css/style.css": b"body{}", "index.php": b"<?php", ".env": b"x",
                            "big.bin": b"0123456789", "empty.txt": b""}.items():
             path = self.root / name
             path.write_bytes(data)
             os.utime(path, (MTIME, MTIME))
-        outside = Path(self.mktemp())
-        outside.mkdir()
+        outside = temp_dir(self)
         (outside / "secret.txt").write_bytes(b"secret")
         (self.root / "link.txt").symlink_to((outside / "secret.txt").resolve())
 
