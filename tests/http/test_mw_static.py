@@ -9,7 +9,7 @@ from typing import Any
 from twisted.trial.unittest import SynchronousTestCase
 
 from rr.http.middleware import FileBody, Response
-from rr.http.middleware.static import StaticMiddleware, crc32_koopman, parse_range
+from rr.http.middleware.static import ETAG_MAX_SIZE, StaticMiddleware, crc32_koopman, parse_range
 from tests.http.mw_helpers import make_head, temp_dir
 
 MTIME = 784111777
@@ -75,6 +75,14 @@ class StaticTests(SynchronousTestCase):
         self.assertIn((b"ETag", b'W/"3301492019"'), weak.headers)
         empty = self.serve("/empty.txt", calculate_etag=True)
         self.assertNotIn(b"ETag", dict(empty.headers))
+
+    def test_large_file_etag(self) -> None:
+        """Files above ETAG_MAX_SIZE get a size-mtime tag, so they are not read to tag them."""
+        path = self.root / "huge.bin"
+        path.write_bytes(b"x" * (ETAG_MAX_SIZE + 1))
+        answer = self.serve("/huge.bin", calculate_etag=True)
+        tag = b'"%d-%d"' % (ETAG_MAX_SIZE + 1, path.stat().st_mtime_ns)
+        self.assertIn((b"ETag", tag), answer.headers)
 
     def test_conditional(self) -> None:
         """If-None-Match / If-Modified-Since give 304; If-Match failure gives 412."""

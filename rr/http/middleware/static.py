@@ -35,8 +35,9 @@ if TYPE_CHECKING:
 
 #: Never served as files, whatever the config says.
 NEVER_SERVED: Final = frozenset((".php", ".phtml", ".phar"))
-#: Files up to this size get the upstream CRC ETag; larger ones a size-mtime tag.
-ETAG_MAX_SIZE: Final = 4 << 20
+#: Files up to this size get the upstream CRC ETag; larger ones a size-mtime tag (the CRC
+#: runs in pure Python, a few MB/s: 64 KiB costs milliseconds once per file version).
+ETAG_MAX_SIZE: Final = 64 << 10
 _POLY: Final = 0x48D90782
 _ETAG_CACHE_LIMIT: Final = 1024
 
@@ -87,6 +88,8 @@ class StaticMiddleware:
         self.request = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request or []]
         self.response = list(response or [])
         self._etags: dict[tuple[str, int, int], bytes] = {}
+        if not mimetypes.inited:
+            mimetypes.init()  # reads the system type map now, not on the first request
 
     @classmethod
     def from_section(cls, section: Section) -> StaticMiddleware:
