@@ -200,6 +200,7 @@ class H1Answers(H1Connection):
         self._emit(req, wire.render_plain(500, f"unknown status code from worker: {status}",
                                           self._dates.line(), close=not req.keep_alive))
         req.close = not req.keep_alive
+        req.status = 500
         self._finish(req)
         return False
 
