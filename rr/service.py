@@ -25,6 +25,7 @@ from twisted.python.failure import Failure
 from typing_extensions import override
 
 from rr.config._endpoints import to_endpoint
+from rr.controls import Controls
 from rr.errors import BootError
 from rr.http.codec import CodecOptions
 from rr.http.server import HTTPFactory
@@ -74,6 +75,10 @@ class RoadRunnerService(Service):
         self._relay: SocketRelay | None = None
         #: RPC methods of every plugin; the RPC server (rpc.listen) serves them.
         self.rpc_registry = RPCRegistry()
+        #: status and metrics listeners: open from boot until the very end of a stop.
+        self.controls = Controls(
+            config, reactor, lambda: [(p.name, p.pool) for p in self.plugins], self.rpc_registry
+        )
 
     # -- start --------------------------------------------------------------------------
 
@@ -116,6 +121,7 @@ class RoadRunnerService(Service):
             self._relay = SocketRelay(self._reactor, cfg.server.relay)
             await self._relay.listen()
         self._build_plugins()
+        await self.controls.listen()
         # stage 1: pools
         starts = [p.pool.start() for p in self.plugins]
         results = await DeferredList(starts, consumeErrors=True)
@@ -184,6 +190,7 @@ class RoadRunnerService(Service):
     async def _stop(self) -> None:
         """Stop in stages; all of them together get ``endure.grace_period``."""
         deadline = self._reactor.seconds() + self.config.endure.grace_period
+        self.controls.shutdown_started()
         if self._ready is not None and not self._ready.called:
             self._ready.cancel()
         # stage 3: stop accepting, then let connections finish what they started
@@ -209,6 +216,7 @@ class RoadRunnerService(Service):
             self.kill_workers()
         if self._relay is not None:
             await maybeDeferred(self._relay.stop)
+        await self.controls.stop()
 
     async def _within(self, deadline: float, d: Deferred[Any]) -> bool:
         """Wait for ``d`` until ``deadline``; False when time ran out."""
