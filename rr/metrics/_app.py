@@ -70,6 +70,8 @@ class AppCollector:
             self.buckets = tuple(b for b in config.buckets or DEFAULT_BUCKETS if b != math.inf)
         self._clock = clock
         self._children: dict[tuple[str, ...], _Child] = {}
+        if not config.labels:  # Go exposes a scalar collector (at zero) from the start
+            self._children[()] = _Child(len(self.buckets))
 
     # -- operations (RPC semantics) -----------------------------------------------------
 
