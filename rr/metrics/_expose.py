@@ -65,10 +65,22 @@ def _family_name(metric: Metric) -> str:
     return metric.name
 
 
+def _label_value(key: str, value: str) -> str:
+    """``le`` and ``quantile`` as Go prints them (prometheus_client writes ``60.0``)."""
+    if key in ("le", "quantile"):
+        try:
+            return go_float(float(value))
+        except ValueError:
+            return value
+    return value
+
+
 def _sample_line(sample: Sample) -> str:
     labels = ""
     if sample.labels:
-        labels = ",".join(f'{k}="{_escape_value(v)}"' for k, v in sorted(sample.labels.items()))
+        labels = ",".join(
+            f'{k}="{_escape_value(_label_value(k, v))}"' for k, v in sorted(sample.labels.items())
+        )
         labels = "{" + labels + "}"
     return f"{sample.name}{labels} {go_float(sample.value)}\n"
 
