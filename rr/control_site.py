@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
+from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 from twisted.web.server import Site
 from typing_extensions import override
 
 from rr.config._endpoints import to_endpoint
+from rr.errors import BootError
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IListeningPort
@@ -52,10 +54,16 @@ class ControlListener:
         self.port: IListeningPort | None = None
 
     async def listen(self, resource: IResource) -> None:
-        """Open the address serving ``resource``."""
+        """Open the address serving ``resource``.
+
+        :raises BootError: the address is taken or cannot be bound (names the config key).
+        """
         site = QuietSite(resource, timeout=self.timeout, reactor=self._reactor)  # type: ignore[no-untyped-call]
         endpoint = serverFromString(self._reactor, to_endpoint(self.address, path=self.path))
-        self.port = await endpoint.listen(site)
+        try:
+            self.port = await endpoint.listen(site)
+        except CannotListenError as error:
+            raise BootError(f"{self.path} {self.address}: {error.socketError}") from None
         host = self.port.getHost()
         plugin = self.path.split(".", 1)[0]
         _log.info(

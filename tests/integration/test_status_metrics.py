@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import threading
 import time
 from typing import Any
@@ -105,3 +106,16 @@ def test_bad_collector_is_a_config_error(rr_server: Any) -> None:
     server = rr_server(config, wait=False)
     assert server.proc.wait(30) != 0
     assert "invalid metric type `meter` for `app`" in server.logs()
+
+
+def test_taken_address_names_the_key(rr_server: Any) -> None:
+    """A metrics address already in use stops the server with an error naming the key."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = worker_config("hello.php")
+        config["metrics"] = {"address": f"127.0.0.1:{port}"}
+        server = rr_server(config, wait=False)
+        assert server.proc.wait(30) != 0
+    assert f"metrics.address 127.0.0.1:{port}" in server.logs()
