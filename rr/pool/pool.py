@@ -183,6 +183,25 @@ class WorkerPool:
             for worker in group:
                 self.retire(worker, "reset")
 
+    def add_worker(self) -> None:
+        """Keep one more worker (``informer.AddWorker``); a no-op for a debug pool."""
+        if self.config.debug or self._stopping:
+            return
+        self._target += 1
+        self._refill()
+
+    def remove_worker(self) -> bool:
+        """Keep one worker fewer, retiring an idle one now (``informer.RemoveWorker``).
+
+        A busy worker is retired after its request. Never removes the last worker.
+        """
+        if self.config.debug or self._target <= 1:
+            return False
+        self._target -= 1
+        if self._idle:
+            self.retire(self._idle[0], "pool shrinking")
+        return True
+
     # -- work -----------------------------------------------------------------------
 
     def exec(self, payload: Payload, on_frame: FrameSink | None = None) -> Deferred[Payload]:
