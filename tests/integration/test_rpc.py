@@ -1,0 +1,221 @@
+"""The RPC port of the real server: the CLI (rr workers/reset), misuse, rolling reset under load."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from typing import TYPE_CHECKING, Any, Self
+
+import pytest
+
+from rr.errors import RPCError
+from rr.goridge.frame import Flags, FrameDecoder
+from rr.rpc.client import RPCClient, call
+from rr.rpc.codec import encode_request
+from tests.integration.conftest import REPO, free_port, worker_config
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.integration
+
+
+def rr_cli(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO), NO_COLOR="1")
+    return subprocess.run(
+        [sys.executable, "-m", "rr.cli.main", *args, "-c", str(server.path)],
+        cwd=server.workdir, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def rpc_config(script: str = "fail.php", listen: str | None = None, **http: Any) -> dict[str, Any]:
+    cfg = worker_config(script, **http)
+    cfg["rpc"] = {"listen": listen or f"tcp://127.0.0.1:{free_port()}"}
+    return cfg
+
+
+def test_workers_and_reset_from_the_cli(rr_server: Any) -> None:
+    """`rr workers` prints RoadRunner's table; `rr reset` is silent with -s and replaces every pid."""
+    server = rr_server(rpc_config(pool={"num_workers": 2}))
+    listen = server.config["rpc"]["listen"]
+    before = {w["pid"] for w in call(listen, "informer.Workers", "http")["workers"]}
+    out = rr_cli(server, "workers")
+    assert out.returncode == 0, out.stderr
+    assert "Workers of [http]:" in out.stdout
+    for column in ("| PID ", "| STATUS ", "| EXECS ", "| MEMORY ", "| CPU% ", "| CREATED"):
+        assert column in out.stdout
+    for pid in before:
+        assert f"| {pid} " in out.stdout
+    assert "ready" in out.stdout
+
+    quiet = rr_cli(server, "reset", "-s")
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    after = {w["pid"] for w in call(listen, "informer.Workers", "http")["workers"]}
+    assert len(after) == 2
+    assert not before & after
+
+    loud = rr_cli(server, "reset", "http")
+    assert loud.returncode == 0
+    assert "resetting plugin: [http]" in loud.stderr
+    assert "plugin reset: [http]" in loud.stderr
+
+    bad = rr_cli(server, "reset", "-s", "nope")
+    assert bad.returncode == 1
+    assert "no such plugin: nope" in bad.stderr
+    assert server.get("/")[0] == 200
+
+
+def test_cli_without_server_fails_on_stderr(rr_server: Any, tmp_path: Path) -> None:
+    """No listener: rr reset exits 1 with Go's dial error on stderr and nothing on stdout."""
+    cfg = tmp_path / "client.yaml"
+    cfg.write_text(f'version: "3"\nrpc:\n  listen: tcp://127.0.0.1:{free_port()}\n')
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    out = subprocess.run(
+        [sys.executable, "-m", "rr.cli.main", "reset", "-s", "-c", str(cfg)],
+        env=env, capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert out.returncode == 1
+    assert out.stdout == ""
+    assert "connect: connection refused" in out.stderr
+
+
+def test_rpc_misuse_keeps_the_server_serving(rr_server: Any) -> None:
+    """Garbage, unknown methods, wrong codecs and huge payloads: error replies or a closed
+    connection, and HTTP and RPC keep working (faults.md case 32)."""
+    server = rr_server(rpc_config("hello.php"))
+    listen = server.config["rpc"]["listen"]
+    host, port = listen.removeprefix("tcp://").rsplit(":", 1)
+
+    with socket.create_connection((host, int(port))) as sock:  # garbage: closed, no reply
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.settimeout(5)
+        assert sock.recv(100) == b""
+
+    with socket.create_connection((host, int(port))) as sock:  # 100 MB claimed: closed at once
+        head6 = struct.pack("<BBI", 0x15, Flags.CODEC_JSON, 100 * 1024 * 1024)
+        sock.sendall(head6 + struct.pack("<IBB", zlib.crc32(head6), 0, 0) + b"\0" * 8)
+        sock.settimeout(5)
+        assert sock.recv(100) == b""
+
+    with RPCClient(listen, timeout=10) as client:  # recoverable errors on one connection
+        with pytest.raises(RPCError, match=r"can't find service nope\.Call"):
+            client.call("nope.Call", None)
+        with pytest.raises(RPCError, match="gob codec"):
+            client.call_raw("informer.List", b"", 0x20)
+        with pytest.raises(RPCError, match="invalid JSON"):
+            client.call_raw("informer.Workers", b"{oops")
+        with pytest.raises(RPCError, match="proto codec"):
+            client.call_raw("informer.Workers", b"http", Flags.CODEC_PROTO)
+        assert client.call("rpc.Version", True) == "2025.1.0"  # noqa: FBT003
+
+    with socket.create_connection((host, int(port))) as sock:  # pipelined calls, own seqs
+        sock.sendall(b"".join(encode_request(100 + i, "informer.List", b"true") for i in range(5)))
+        decoder, frames = FrameDecoder(), []
+        sock.settimeout(5)
+        while len(frames) < 5:
+            frames += decoder.feed(sock.recv(65536))
+        assert sorted(f.options[0] for f in frames) == [100, 101, 102, 103, 104]
+        assert all(f.payload == b'informer.List["http"]' for f in frames)
+
+    assert server.get("/")[:1] == (200,)
+    assert server.proc.poll() is None
+
+
+def test_unix_socket_listener_and_stale_file(rr_server: Any, tmp_path: Path) -> None:
+    """rpc.listen=unix://rr.sock (relative to the config dir) works; a stale socket file is replaced."""
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(tmp_path / "rr.sock"))
+    stale.close()
+    server = rr_server(rpc_config("hello.php", listen="unix://rr.sock"))
+    assert call(f"unix://{tmp_path / 'rr.sock'}", "informer.List", True) == ["http"]  # noqa: FBT003
+    out = rr_cli(server, "workers", "http")
+    assert "Workers of [http]:" in out.stdout
+
+
+def test_non_loopback_rpc_logs_a_warning(rr_server: Any) -> None:
+    """Binding RPC to all interfaces works but logs a warning at startup (faults.md case 33)."""
+    port = free_port()
+    server = rr_server(rpc_config("hello.php", listen=f"tcp://0.0.0.0:{port}"))
+    assert call(f"tcp://0.0.0.0:{port}", "rpc.Version", None) == "2025.1.0"
+    assert "reachable from other hosts" in server.logs()
+
+
+def test_no_rpc_section_means_no_listener(rr_server: Any) -> None:
+    """Without an rpc section the client commands say how to add one."""
+    server = rr_server(worker_config("hello.php"))
+    out = rr_cli(server, "workers")
+    assert out.returncode == 1
+    assert "rpc service not specified in the configuration" in out.stderr
+
+
+class _Load:
+    """Steady HTTP load from a few keep-alive clients; records every outcome."""
+
+    def __init__(self, port: int, clients: int = 4) -> None:
+        self.port = port
+        self.ok = 0
+        self.failures: list[str] = []
+        self.pids: set[str] = set()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
+
+    def __enter__(self) -> Self:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(30)
+
+    def _run(self) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        while not self._stop.is_set():
+            try:
+                conn.request("GET", "/pid")
+                resp = conn.getresponse()
+                resp.read()
+                outcome = resp.status
+                pid = resp.getheader("X-Worker-Pid") or ""
+            except (OSError, http.client.HTTPException) as exc:
+                outcome, pid = -1, repr(exc)
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            with self._lock:
+                if outcome == 200:
+                    self.ok += 1
+                    self.pids.add(pid)
+                else:
+                    self.failures.append(f"{outcome} {pid}")
+            time.sleep(0.01)
+        conn.close()
+
+
+def test_rolling_reset_under_load_fails_no_request(rr_server: Any) -> None:
+    """Three `rr reset` runs under steady load: every request answered 200, every pid replaced
+    (faults.md case 36)."""
+    server = rr_server(rpc_config(pool={"num_workers": 4}))
+    listen = server.config["rpc"]["listen"]
+    original = {w["pid"] for w in call(listen, "informer.Workers", "http")["workers"]}
+    with _Load(server.port) as load:
+        time.sleep(0.5)
+        for _ in range(3):
+            out = rr_cli(server, "reset", "-s")
+            assert (out.returncode, out.stderr) == (0, "")
+            time.sleep(0.3)
+    final = {w["pid"] for w in call(listen, "informer.Workers", "http")["workers"]}
+    print(f"reset under load: {load.ok} requests, {len(load.failures)} failed")  # noqa: T201
+    assert load.failures == []
+    assert load.ok > 100
+    assert len(final) == 4
+    assert not original & final
+    assert len(load.pids) > 8  # requests were served by old and new generations
