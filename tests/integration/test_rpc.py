@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import socket
 import struct
@@ -19,7 +20,7 @@ from rr.errors import RPCError
 from rr.goridge.frame import Flags, FrameDecoder
 from rr.rpc.client import RPCClient, call
 from rr.rpc.codec import encode_request
-from tests.integration.conftest import REPO, free_port, worker_config
+from tests.integration.conftest import PHP_DIR, REPO, free_port, worker_config
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -219,3 +220,36 @@ def test_rolling_reset_under_load_fails_no_request(rr_server: Any) -> None:
     assert len(final) == 4
     assert not original & final
     assert len(load.pids) > 8  # requests were served by old and new generations
+
+
+def test_php_rpc_client_against_the_server(rr_server: Any) -> None:
+    """Txrr\\RPC\\RPC from a real PHP script: replies, ServiceException texts, a reset, raw codec."""
+    server = rr_server(rpc_config("hello.php"))
+    listen = server.config["rpc"]["listen"]
+    out = subprocess.run(
+        ["php", str(PHP_DIR / "rpc_client.php"), listen],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    seen = json.loads(out.stdout)
+    assert seen["version"] == "2025.1.0"
+    assert seen["plugins"] == ["http"]
+    assert len(seen["workers"]) == 2
+    assert {"pid", "status", "numExecs", "created", "memoryUsage", "CPUPercent", "statusStr"} <= set(
+        seen["workers"][0]
+    )
+    assert seen["unknown"] == f"Error 'rpc: can't find service nope.Call' on {listen}"
+    assert seen["bad_reset"] == f"Error 'no such plugin: jobs' on {listen}"
+    assert seen["reset"] is True
+    assert not {w["pid"] for w in seen["workers"]} & {w["pid"] for w in seen["after"]}
+    assert seen["config"]["rpc"]["listen"] == listen
+
+
+def test_php_worker_calls_rpc_through_rr_rpc(rr_server: Any) -> None:
+    """A worker reaches the RPC port through RR_RPC while it serves a request."""
+    server = rr_server(rpc_config("rpc_worker.php"))
+    status, _, body = server.get("/")
+    assert status == 200, server.logs()
+    reply = json.loads(body)
+    assert reply["rr_rpc"] == server.config["rpc"]["listen"]
+    assert reply["me"] in reply["pids"]
+    assert len(reply["pids"]) == 2
