@@ -253,3 +253,13 @@ def test_php_worker_calls_rpc_through_rr_rpc(rr_server: Any) -> None:
     assert reply["rr_rpc"] == server.config["rpc"]["listen"]
     assert reply["me"] in reply["pids"]
     assert len(reply["pids"]) == 2
+
+
+def test_serve_pid_file_and_rr_stop(rr_server: Any) -> None:
+    """`rr serve -p` writes .pid next to the config; `rr stop` SIGTERMs it and serve exits 0."""
+    server = rr_server(rpc_config("hello.php"), "-p")
+    assert (server.workdir / ".pid").read_text().strip() == str(server.proc.pid)
+    out = rr_cli(server, "stop")
+    assert out.returncode == 0
+    assert f"stopping process with PID: {server.proc.pid}" in out.stderr
+    assert server.proc.wait(30) == 0
