@@ -64,7 +64,7 @@ async def open_rpc(reactor: object, config: RPCConfig, registry: RPCRegistry) ->
         description += ":lockfile=0"
     _remove_stale_socket(config.listen)
     port: IListeningPort = await serverFromString(reactor, description).listen(
-        RPCFactory(registry)
+        RPCFactory(registry, disabled=config.disabled_methods)
     )
     if not is_loopback(config.listen):
         _log.warn(

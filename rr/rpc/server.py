@@ -38,9 +38,15 @@ class RPCProtocol(Protocol):
 
     _log = Logger(namespace="rr.rpc")
 
-    def __init__(self, registry: RPCRegistry, max_payload: int = DEFAULT_MAX_PAYLOAD) -> None:
+    def __init__(
+        self,
+        registry: RPCRegistry,
+        max_payload: int = DEFAULT_MAX_PAYLOAD,
+        disabled: frozenset[str] = frozenset(),
+    ) -> None:
         self._registry = registry
         self._max_payload = max_payload
+        self._disabled = disabled
         self._decoder: FrameDecoder | None = None
         self._pending: set[Deferred[Any]] = set()
         self._closed = False
@@ -80,6 +86,10 @@ class RPCProtocol(Protocol):
         if "." not in call.method:
             raise RPCError(f"rpc: service/method request ill-formed: {call.method}")
         handler = self._registry.lookup(call.method)
+        if self._disabled and (
+            call.method in self._disabled or call.method.rsplit(".", 1)[0] + ".*" in self._disabled
+        ):
+            raise RPCError(f"rpc: method {call.method} is disabled by rpc.disabled_methods")
         return handler(decode_args(call.codec, call.body), call.codec)
 
     def _reply(self, result: object, call: Call) -> None:
@@ -122,12 +132,19 @@ class RPCFactory(Factory):
 
     noisy = False
 
-    def __init__(self, registry: RPCRegistry, *, max_payload: int = DEFAULT_MAX_PAYLOAD) -> None:
+    def __init__(
+        self,
+        registry: RPCRegistry,
+        *,
+        max_payload: int = DEFAULT_MAX_PAYLOAD,
+        disabled: tuple[str, ...] = (),
+    ) -> None:
         self.registry = registry
         self.max_payload = max_payload
+        self.disabled = frozenset(disabled)
 
     @override
     def buildProtocol(self, addr: IAddress | None) -> RPCProtocol:
-        proto = RPCProtocol(self.registry, self.max_payload)
+        proto = RPCProtocol(self.registry, self.max_payload, self.disabled)
         proto.factory = self
         return proto

@@ -134,3 +134,24 @@ def test_reply_after_disconnect_is_dropped() -> None:
     proto.connectionLost(None)  # type: ignore[arg-type]
     slow.callback("late")
     assert transport.value() == b""
+
+
+def test_disabled_methods_get_an_error_reply() -> None:
+    """rpc.disabled_methods refuses exact names and service.* wildcards; others still work."""
+    registry = registry_with(
+        informer_AddWorker=lambda p, c: False, resetter_Reset=lambda p, c: True,
+        informer_List=lambda p, c: ["http"],
+    )
+    factory = RPCFactory(registry, disabled=("informer.AddWorker", "resetter.*"))
+    proto = factory.buildProtocol(None)
+    transport = StringTransport()
+    proto.makeConnection(transport)
+    proto.dataReceived(
+        encode_request(1, "informer.AddWorker", b'"http"')
+        + encode_request(2, "resetter.Reset", b'"http"')
+        + encode_request(3, "informer.List", b"true")
+    )
+    add, reset, listing = replies(transport)
+    assert add.payload.endswith(b"informer.AddWorker is disabled by rpc.disabled_methods")
+    assert reset.flags & Flags.ERROR
+    assert listing.payload == b'informer.List["http"]'
