@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Self
 
 import pytest
@@ -263,3 +264,23 @@ def test_serve_pid_file_and_rr_stop(rr_server: Any) -> None:
     assert out.returncode == 0
     assert f"stopping process with PID: {server.proc.pid}" in out.stderr
     assert server.proc.wait(30) == 0
+
+
+def test_fifty_concurrent_resets(rr_server: Any) -> None:
+    """50 resetter.Reset calls at once all answer true; the pool ends with num_workers new
+    workers and keeps serving (faults.md case 32)."""
+    server = rr_server(rpc_config("hello.php", pool={"num_workers": 2}))
+    listen = server.config["rpc"]["listen"]
+    before = {w["pid"] for w in call(listen, "informer.Workers", "http")["workers"]}
+    with ThreadPoolExecutor(max_workers=50) as executor:
+        results = list(executor.map(lambda _: call(listen, "resetter.Reset", "http", timeout=60),
+                                    range(50)))
+    assert results == [True] * 50
+    after = {w["pid"] for w in call(listen, "informer.Workers", "http")["workers"]}
+    assert len(after) == 2
+    assert not before & after
+    deadline = time.monotonic() + 10  # old workers exit after their stop frame
+    while len(server.workers()) > 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert {p.pid for p in server.workers()} == after
+    assert server.get("/")[0] == 200
