@@ -509,6 +509,11 @@ class WorkerPool:
         return len(self._queue)
 
     @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` or :meth:`kill_all` was called."""
+        return self._stopping
+
+    @property
     def idle(self) -> int:
         """Workers ready for a request."""
         return len(self._idle)

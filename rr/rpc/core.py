@@ -222,6 +222,9 @@ class CoreMethods:
 
     async def _reset(self, name: str) -> bool:
         await self._when_ready()
+        pool = self._pool(name)
+        if pool is None or pool.stopping:
+            raise RPCError(f"plugin {name} is stopping: the server is shutting down")
         state = self._resets.setdefault(name, _Resets())
         waiter: Deferred[bool] = Deferred()
         if state.running is None:

@@ -16,9 +16,11 @@ import stat
 from typing import TYPE_CHECKING
 
 from twisted.internet.endpoints import serverFromString
+from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
 from rr.config._endpoints import to_endpoint
+from rr.errors import RRError
 from rr.rpc.server import RPCFactory
 
 if TYPE_CHECKING:
@@ -63,9 +65,13 @@ async def open_rpc(reactor: object, config: RPCConfig, registry: RPCRegistry) ->
     if description.startswith("unix:"):
         description += ":lockfile=0"
     _remove_stale_socket(config.listen)
-    port: IListeningPort = await serverFromString(reactor, description).listen(
-        RPCFactory(registry, disabled=config.disabled_methods)
-    )
+    try:
+        port: IListeningPort = await serverFromString(reactor, description).listen(
+            RPCFactory(registry, disabled=config.disabled_methods)
+        )
+    except CannotListenError as exc:
+        # not a BootError: as for any port that cannot bind, rr serve exits 1 (rpc-and-cli.md 1.2)
+        raise RRError(f"rpc.listen {config.listen}: {exc.socketError}") from exc
     if not is_loopback(config.listen):
         _log.warn(
             "RPC is listening on {listen}, which is reachable from other hosts: the RPC port has "

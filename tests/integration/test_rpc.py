@@ -284,3 +284,15 @@ def test_fifty_concurrent_resets(rr_server: Any) -> None:
         time.sleep(0.05)
     assert {p.pid for p in server.workers()} == after
     assert server.get("/")[0] == 200
+
+
+def test_rpc_port_in_use_fails_the_start(rr_server: Any) -> None:
+    """rpc.listen already taken: rr serve exits 1 naming rpc.listen (no SO_REUSEPORT sharing)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = rr_server(rpc_config("hello.php", listen=f"tcp://127.0.0.1:{port}"), wait=False)
+        assert server.proc.wait(30) == 1
+    assert f"rpc.listen tcp://127.0.0.1:{port}" in server.logs()
+    assert "Address already in use" in server.logs()

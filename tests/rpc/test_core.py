@@ -167,3 +167,13 @@ def test_json_only_methods_refuse_proto() -> None:
     _, _, registry = setup()
     with pytest.raises(RPCError, match="proto codec"):
         rpc(registry, "informer.Workers", b"http", Flags.CODEC_PROTO)
+
+
+def test_reset_during_shutdown_is_refused() -> None:
+    """A reset that arrives while the pool stops gets an error instead of spawning workers."""
+    reactor, pool, registry = setup()
+    pool.stop()
+    spawned = len(reactor.spawned)
+    with pytest.raises(RPCError, match="stopping"):
+        rpc(registry, "resetter.Reset", "http")
+    assert len(reactor.spawned) == spawned
