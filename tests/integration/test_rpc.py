@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -296,3 +297,25 @@ def test_rpc_port_in_use_fails_the_start(rr_server: Any) -> None:
         assert server.proc.wait(30) == 1
     assert f"rpc.listen tcp://127.0.0.1:{port}" in server.logs()
     assert "Address already in use" in server.logs()
+
+
+def test_workers_interactive_redraws_until_sigint(rr_server: Any) -> None:
+    """`rr workers -i` clears once, redraws the table every second, and exits 0 on SIGINT."""
+    server = rr_server(rpc_config("hello.php"))
+    env = dict(os.environ, PYTHONPATH=str(REPO), NO_COLOR="1")
+    screen = server.workdir / "screen.txt"
+    with screen.open("w") as stdout:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rr.cli.main", "workers", "-i", "-c", str(server.path)],
+            cwd=server.workdir, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True,
+        )
+    deadline = time.monotonic() + 20
+    while screen.read_text().count("Workers of [http]:") < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    out = screen.read_text()
+    assert out.startswith("\x1b[2J")
+    assert out.count("Workers of [http]:") >= 2
+    assert out.count("\x1b[H") >= 2
