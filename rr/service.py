@@ -30,6 +30,8 @@ from rr.http.codec import CodecOptions
 from rr.http.server import HTTPFactory
 from rr.pool.pool import WorkerPool
 from rr.pool.supervisor import Supervisor
+from rr.rpc.core import CoreMethods, config_document
+from rr.rpc.listener import open_rpc
 from rr.rpc.registry import RPCRegistry
 from rr.worker.command import build_command
 from rr.worker.on_init import run_on_init
@@ -74,6 +76,10 @@ class RoadRunnerService(Service):
         self._relay: SocketRelay | None = None
         #: RPC methods of every plugin; the RPC server (rpc.listen) serves them.
         self.rpc_registry = RPCRegistry()
+        CoreMethods(
+            reactor, lambda: self.plugins, self.whenReady, config_document(config.raw)
+        ).register(self.rpc_registry)
+        self.rpc_port: IListeningPort | None = None
 
     # -- start --------------------------------------------------------------------------
 
@@ -116,6 +122,7 @@ class RoadRunnerService(Service):
             self._relay = SocketRelay(self._reactor, cfg.server.relay)
             await self._relay.listen()
         self._build_plugins()
+        await self._open_rpc()
         # stage 1: pools
         starts = [p.pool.start() for p in self.plugins]
         results = await DeferredList(starts, consumeErrors=True)
@@ -142,6 +149,11 @@ class RoadRunnerService(Service):
                     address=address,
                     rr_channel=plugin.name,
                 )
+
+    async def _open_rpc(self) -> None:
+        """Open rpc.listen before the pools start: calls made during boot wait for it."""
+        if self.config.rpc is not None:
+            self.rpc_port = await open_rpc(self._reactor, self.config.rpc, self.rpc_registry)
 
     def _build_plugins(self) -> None:
         cfg = self.config
@@ -209,6 +221,8 @@ class RoadRunnerService(Service):
             self.kill_workers()
         if self._relay is not None:
             await maybeDeferred(self._relay.stop)
+        if self.rpc_port is not None:
+            await maybeDeferred(self.rpc_port.stopListening)
 
     async def _within(self, deadline: float, d: Deferred[Any]) -> bool:
         """Wait for ``d`` until ``deadline``; False when time ran out."""

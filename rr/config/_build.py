@@ -317,8 +317,11 @@ def build_rpc(section: Section | None) -> RPCConfig | None:
                     "use tcp://127.0.0.1:PORT",
                     listen=listen,
                 )
+    disabled = section.strings("disabled_methods")
     section.log_unknown()
-    return RPCConfig(listen=listen or RPC_DEFAULT_LISTEN, listen_set=bool(listen))
+    return RPCConfig(
+        listen=listen or RPC_DEFAULT_LISTEN, listen_set=bool(listen), disabled_methods=disabled
+    )
 
 
 def build_status(section: Section | None) -> StatusConfig | None:

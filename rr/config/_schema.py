@@ -125,6 +125,7 @@ class RPCConfig:
 
     listen: str = "tcp://127.0.0.1:6001"
     listen_set: bool = False  # True when rpc.listen was written (then workers get RR_RPC)
+    disabled_methods: tuple[str, ...] = ()  # txrr: "informer.AddWorker", "resetter.*"...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
