@@ -14,7 +14,6 @@ from typing import Any
 from twisted.logger import Logger
 
 from rr.config._endpoints import to_endpoint
-from rr.config._ssl import build_ssl
 from rr.config._schema import (
     Codec,
     DynamicAllocatorConfig,
@@ -34,6 +33,7 @@ from rr.config._schema import (
     UploadsConfig,
     cpu_count,
 )
+from rr.config._ssl import build_ssl
 from rr.config._values import Section, go_type_name
 from rr.errors import ConfigError
 

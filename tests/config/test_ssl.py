@@ -106,13 +106,23 @@ def test_acme_is_parsed() -> None:
     assert ssl is not None
     assert ssl.acme == ACMEConfig(email="a@example.com", domains=("example.com",))
     other = ssl_of(
-        {"acme": {"email": "a@b", "domains": "x.org", "challenge_type": "weird",
-                  "use_production_endpoint": True, "alt_http_port": 8080}}
+        {
+            "acme": {
+                "email": "a@b",
+                "domains": "x.org",
+                "challenge_type": "weird",
+                "use_production_endpoint": True,
+                "alt_http_port": 8080,
+            }
+        }
     )
     assert other is not None
     assert other.acme == ACMEConfig(
-        email="a@b", domains=("x.org",), challenge_type="http-01",
-        use_production_endpoint=True, alt_http_port=8080,
+        email="a@b",
+        domains=("x.org",),
+        challenge_type="http-01",
+        use_production_endpoint=True,
+        alt_http_port=8080,
     )
 
 
@@ -120,5 +130,7 @@ def test_acme_problems_all_at_once() -> None:
     """Missing e-mail and domains, and cert next to acme, are reported together."""
     problems = problems_of({"cert": "c", "acme": {"cache_dir": "x"}})
     assert sorted(p for p, _ in problems) == [
-        "http.ssl.acme", "http.ssl.acme.domains", "http.ssl.acme.email",
+        "http.ssl.acme",
+        "http.ssl.acme.domains",
+        "http.ssl.acme.email",
     ]
