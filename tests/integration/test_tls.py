@@ -5,8 +5,10 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
+import socket
 import ssl
 import subprocess
+import time
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -75,7 +77,9 @@ def test_https_and_redirect(rr_server: Any, certs: Certs) -> None:
     """curl gets PHP's answer over HTTPS with an https URI; the plain port answers 308 + HSTS."""
     require_curl()
     port = free_port()
-    server = rr_server(tls_config(certs, port, redirect=True))
+    config = tls_config(certs, port, redirect=True)
+    config["http"]["limits"] = {"read_header_timeout": "1s"}
+    server = rr_server(config)
     base = f"https://127.0.0.1:{port}"
     out = curl("--cacert", certs.ca, f"{base}/hello?x=1", "-w", "\n%{http_version}")
     assert out.returncode == 0, out.stderr
@@ -106,6 +110,15 @@ def test_https_and_redirect(rr_server: Any, certs: Certs) -> None:
     old.set_ciphers("DEFAULT:@SECLEVEL=0")
     with pytest.raises(ssl.SSLError, match="PROTOCOL_VERSION"):
         get(port, old)
+    # A client that stalls in the handshake is dropped by the header deadline.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.sendall(b"\x16\x03\x01")  # the start of a ClientHello record, then nothing
+        started = time.monotonic()
+        try:
+            assert raw.recv(1024) == b""
+        except ConnectionResetError:
+            pass  # closed with unread bytes: a reset is a close too
+        assert 0.5 < time.monotonic() - started < 5  # the 1 s deadline, not an instant error
     assert server.proc.poll() is None
 
 
