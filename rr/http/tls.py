@@ -19,6 +19,7 @@ import os
 from typing import TYPE_CHECKING
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from OpenSSL import SSL
 from twisted.internet.interfaces import (
@@ -100,7 +101,7 @@ def _private_key(path: str) -> object:
         return load_pem_private_key(data, password=None)
     except TypeError:
         message = "the key is encrypted; decrypt it (openssl pkey -in KEY -out KEY.plain)"
-    except (ValueError, x509.UnsupportedGeneralNameType) as error:
+    except (ValueError, UnsupportedAlgorithm) as error:
         message = f"not a valid PEM private key ({error})"
     raise ConfigError([("http.ssl.key", f"{path!r}: {message}")])
 
