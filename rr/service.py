@@ -24,9 +24,9 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from typing_extensions import override
 
-from rr.config._endpoints import to_endpoint
 from rr.errors import BootError
 from rr.http.codec import CodecOptions
+from rr.http.listeners import http_listeners
 from rr.http.server import HTTPFactory
 from rr.pool.pool import WorkerPool
 from rr.pool.supervisor import Supervisor
@@ -39,6 +39,7 @@ from rr.worker.socket_relay import SocketRelay
 from rr.worker.spawn import process_spawner
 
 if TYPE_CHECKING:
+    from twisted.internet.interfaces import IStreamServerEndpoint
     from twisted.internet.protocol import Factory
 
     from rr.config._schema import PoolConfig, RRConfig
@@ -55,7 +56,8 @@ class _Plugin:
         self.name = name
         self.pool = pool
         self.supervisor = supervisor
-        self.listeners: list[tuple[str, Factory]] = []
+        #: (endpoint description or endpoint, factory) per listener
+        self.listeners: list[tuple[str | IStreamServerEndpoint, Factory]] = []
         self.ports: list[IListeningPort] = []
 
 
@@ -137,7 +139,12 @@ class RoadRunnerService(Service):
         # stage 3: listeners, once workers can take requests
         for plugin in self.plugins:
             for description, factory in plugin.listeners:
-                port = await serverFromString(self._reactor, description).listen(factory)
+                endpoint = (
+                    serverFromString(self._reactor, description)
+                    if isinstance(description, str)
+                    else description
+                )
+                port = await endpoint.listen(factory)
                 plugin.ports.append(port)
                 host = port.getHost()
                 address = f"{getattr(host, 'host', '')}:{getattr(host, 'port', '')}"
@@ -157,11 +164,11 @@ class RoadRunnerService(Service):
 
     def _build_plugins(self) -> None:
         cfg = self.config
-        if cfg.http is not None and cfg.http.address:
+        if cfg.http is not None and (cfg.http.address or cfg.http.ssl is not None):
             pool, supervisor = self._make_pool("http", cfg.http.pool)
             plugin = _Plugin("http", pool, supervisor)
             factory = HTTPFactory(self._reactor, pool, cfg.http, CodecOptions.from_config(cfg.http))
-            plugin.listeners.append((to_endpoint(cfg.http.address, path="http.address"), factory))
+            plugin.listeners.extend(http_listeners(self._reactor, cfg.http, factory))
             self.plugins.append(plugin)
 
     def _make_pool(self, mode: str, pool_cfg: PoolConfig) -> tuple[WorkerPool, Supervisor | None]:

@@ -33,6 +33,7 @@ from rr.config._schema import (
     UploadsConfig,
     cpu_count,
 )
+from rr.config._ssl import build_ssl
 from rr.config._values import Section, go_type_name
 from rr.errors import ConfigError
 
@@ -46,7 +47,7 @@ _LOG_LEVELS = frozenset({"debug", "info", "warn", "error", "dpanic", "panic", "f
 _ENDURE_LEVELS = frozenset({"debug", "info", "warn", "error"})
 _DSN_HINT = "invalid socket DSN (tcp://:6001, unix://file.sock)"
 # http keys typed elsewhere (TLS, static, headers, ...): read from RRConfig.raw by their owners.
-_HTTP_UNTYPED = ("ssl", "fcgi", "http2", "http3", "headers", "static")
+_HTTP_UNTYPED = ("fcgi", "http2", "http3", "headers", "static")
 
 
 def _check_endpoint(section: Section, key: str, address: str) -> None:
@@ -289,6 +290,7 @@ def build_http(section: Section | None) -> HTTPConfig | None:
         trusted_headers=section.strings("trusted_headers"),
         uploads=_uploads(section.section("uploads")),
         limits=_limits(section.section("limits")),
+        ssl=build_ssl(section.section("ssl")),
         pool=build_pool(section.section("pool")),
     )
     section.log_unknown()
