@@ -34,6 +34,7 @@ from rr.config._schema import (
     UploadsConfig,
     cpu_count,
 )
+from rr.config._ssl import build_ssl
 from rr.config._values import Section, go_type_name
 from rr.errors import ConfigError
 
@@ -47,7 +48,7 @@ _LOG_LEVELS = frozenset({"debug", "info", "warn", "error", "dpanic", "panic", "f
 _ENDURE_LEVELS = frozenset({"debug", "info", "warn", "error"})
 _DSN_HINT = "invalid socket DSN (tcp://:6001, unix://file.sock)"
 # http keys typed elsewhere (TLS, static, headers, ...): read from RRConfig.raw by their owners.
-_HTTP_UNTYPED = ("ssl", "fcgi", "http2", "http3", "headers", "static")
+_HTTP_UNTYPED = ("fcgi", "http2", "http3", "headers", "static")
 
 
 def _check_endpoint(section: Section, key: str, address: str) -> None:
@@ -290,6 +291,7 @@ def build_http(section: Section | None) -> HTTPConfig | None:
         trusted_headers=section.strings("trusted_headers"),
         uploads=_uploads(section.section("uploads")),
         limits=_limits(section.section("limits")),
+        ssl=build_ssl(section.section("ssl")),
         pool=build_pool(section.section("pool")),
     )
     section.log_unknown()
@@ -318,8 +320,11 @@ def build_rpc(section: Section | None) -> RPCConfig | None:
                     "use tcp://127.0.0.1:PORT",
                     listen=listen,
                 )
+    disabled = section.strings("disabled_methods")
     section.log_unknown()
-    return RPCConfig(listen=listen or RPC_DEFAULT_LISTEN, listen_set=bool(listen))
+    return RPCConfig(
+        listen=listen or RPC_DEFAULT_LISTEN, listen_set=bool(listen), disabled_methods=disabled
+    )
 
 
 def build_status(section: Section | None) -> StatusConfig | None:

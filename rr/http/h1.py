@@ -41,6 +41,7 @@ from rr.http.codec import (
     ResponseError,
     decode_response,
 )
+from rr.http.tls import is_tls
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -189,6 +190,7 @@ class H1Protocol(Protocol):
             self._remote_addr = peer.host
         else:
             self._remote_addr = "@"
+        self._tls = is_tls(self.transport)
         # A client that connects and sends nothing is dropped after the header timeout.
         self._arm(self._header_timeout, _T_IDLE)
 
