@@ -24,6 +24,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from typing_extensions import override
 
+from rr.controls import Controls
 from rr.errors import BootError
 from rr.http.codec import CodecOptions
 from rr.http.listeners import http_listeners
@@ -78,6 +79,10 @@ class RoadRunnerService(Service):
         self._relay: SocketRelay | None = None
         #: RPC methods of every plugin; the RPC server (rpc.listen) serves them.
         self.rpc_registry = RPCRegistry()
+        #: status and metrics listeners: open from boot until the very end of a stop.
+        self.controls = Controls(
+            config, reactor, lambda: [(p.name, p.pool) for p in self.plugins], self.rpc_registry
+        )
         CoreMethods(
             reactor, lambda: self.plugins, self.whenReady, config_document(config.raw)
         ).register(self.rpc_registry)
@@ -125,6 +130,7 @@ class RoadRunnerService(Service):
             await self._relay.listen()
         self._build_plugins()
         await self._open_rpc()
+        await self.controls.listen()
         # stage 1: pools
         starts = [p.pool.start() for p in self.plugins]
         results = await DeferredList(starts, consumeErrors=True)
@@ -203,6 +209,7 @@ class RoadRunnerService(Service):
     async def _stop(self) -> None:
         """Stop in stages; all of them together get ``endure.grace_period``."""
         deadline = self._reactor.seconds() + self.config.endure.grace_period
+        self.controls.shutdown_started()
         if self._ready is not None and not self._ready.called:
             self._ready.cancel()
         # stage 3: stop accepting, then let connections finish what they started
@@ -230,6 +237,7 @@ class RoadRunnerService(Service):
             await maybeDeferred(self._relay.stop)
         if self.rpc_port is not None:
             await maybeDeferred(self.rpc_port.stopListening)
+        await self.controls.stop()
 
     async def _within(self, deadline: float, d: Deferred[Any]) -> bool:
         """Wait for ``d`` until ``deadline``; False when time ran out."""

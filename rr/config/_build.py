@@ -14,6 +14,7 @@ from typing import Any
 from twisted.logger import Logger
 
 from rr.config._endpoints import to_endpoint
+from rr.config._metrics import build_metrics
 from rr.config._schema import (
     Codec,
     DynamicAllocatorConfig,
@@ -445,5 +446,6 @@ def build_config(
         logs=build_logs(root.section("logs")),
         endure=build_endure(root.section("endure")),
         status=build_status(root.section("status")),
+        metrics=build_metrics(root.section("metrics")),
         raw=tree,
     )

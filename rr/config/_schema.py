@@ -217,6 +217,27 @@ class StatusConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CollectorConfig:
+    """``metrics.collect.<name>`` (and the ``collector`` of a ``metrics.Declare`` RPC)."""
+
+    type: Literal["counter", "gauge", "histogram", "summary"]
+    help: str = ""
+    namespace: str = ""
+    subsystem: str = ""
+    labels: tuple[str, ...] = ()
+    buckets: tuple[float, ...] = ()  # histogram; empty: Prometheus' defaults
+    objectives: tuple[tuple[float, float], ...] = ()  # summary: (quantile, allowed error)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsConfig:
+    """``metrics``: the Prometheus endpoint and the application collectors declared in config."""
+
+    address: str = "127.0.0.1:2112"
+    collect: dict[str, CollectorConfig] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RRConfig:
     """The whole configuration, after includes, env expansion and ``-o`` overrides.
 
@@ -232,4 +253,5 @@ class RRConfig:
     logs: LogsConfig = field(default_factory=LogsConfig)
     endure: EndureConfig = field(default_factory=EndureConfig)
     status: StatusConfig | None = None
+    metrics: MetricsConfig | None = None
     raw: dict[str, object] = field(default_factory=dict)
