@@ -24,12 +24,15 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from typing_extensions import override
 
-from rr.config._endpoints import to_endpoint
+from rr.controls import Controls
 from rr.errors import BootError
 from rr.http.codec import CodecOptions
+from rr.http.listeners import http_listeners
 from rr.http.server import HTTPFactory
 from rr.pool.pool import WorkerPool
 from rr.pool.supervisor import Supervisor
+from rr.rpc.core import CoreMethods, config_document
+from rr.rpc.listener import open_rpc
 from rr.rpc.registry import RPCRegistry
 from rr.worker.command import build_command
 from rr.worker.on_init import run_on_init
@@ -37,6 +40,7 @@ from rr.worker.socket_relay import SocketRelay
 from rr.worker.spawn import process_spawner
 
 if TYPE_CHECKING:
+    from twisted.internet.interfaces import IStreamServerEndpoint
     from twisted.internet.protocol import Factory
 
     from rr.config._schema import PoolConfig, RRConfig
@@ -53,7 +57,8 @@ class _Plugin:
         self.name = name
         self.pool = pool
         self.supervisor = supervisor
-        self.listeners: list[tuple[str, Factory]] = []
+        #: (endpoint description or endpoint, factory) per listener
+        self.listeners: list[tuple[str | IStreamServerEndpoint, Factory]] = []
         self.ports: list[IListeningPort] = []
 
 
@@ -74,6 +79,14 @@ class RoadRunnerService(Service):
         self._relay: SocketRelay | None = None
         #: RPC methods of every plugin; the RPC server (rpc.listen) serves them.
         self.rpc_registry = RPCRegistry()
+        #: status and metrics listeners: open from boot until the very end of a stop.
+        self.controls = Controls(
+            config, reactor, lambda: [(p.name, p.pool) for p in self.plugins], self.rpc_registry
+        )
+        CoreMethods(
+            reactor, lambda: self.plugins, self.whenReady, config_document(config.raw)
+        ).register(self.rpc_registry)
+        self.rpc_port: IListeningPort | None = None
 
     # -- start --------------------------------------------------------------------------
 
@@ -116,6 +129,8 @@ class RoadRunnerService(Service):
             self._relay = SocketRelay(self._reactor, cfg.server.relay)
             await self._relay.listen()
         self._build_plugins()
+        await self._open_rpc()
+        await self.controls.listen()
         # stage 1: pools
         starts = [p.pool.start() for p in self.plugins]
         results = await DeferredList(starts, consumeErrors=True)
@@ -130,7 +145,12 @@ class RoadRunnerService(Service):
         # stage 3: listeners, once workers can take requests
         for plugin in self.plugins:
             for description, factory in plugin.listeners:
-                port = await serverFromString(self._reactor, description).listen(factory)
+                endpoint = (
+                    serverFromString(self._reactor, description)
+                    if isinstance(description, str)
+                    else description
+                )
+                port = await endpoint.listen(factory)
                 plugin.ports.append(port)
                 host = port.getHost()
                 address = f"{getattr(host, 'host', '')}:{getattr(host, 'port', '')}"
@@ -143,15 +163,20 @@ class RoadRunnerService(Service):
                     rr_channel=plugin.name,
                 )
 
+    async def _open_rpc(self) -> None:
+        """Open rpc.listen before the pools start: calls made during boot wait for it."""
+        if self.config.rpc is not None:
+            self.rpc_port = await open_rpc(self._reactor, self.config.rpc, self.rpc_registry)
+
     def _build_plugins(self) -> None:
         cfg = self.config
-        if cfg.http is not None and cfg.http.address:
+        if cfg.http is not None and (cfg.http.address or cfg.http.ssl is not None):
             pool, supervisor = self._make_pool("http", cfg.http.pool)
             plugin = _Plugin("http", pool, supervisor)
             factory = HTTPFactory(
                 self._reactor, pool, cfg.http, CodecOptions.from_config(cfg.http), cfg.raw
             )
-            plugin.listeners.append((to_endpoint(cfg.http.address, path="http.address"), factory))
+            plugin.listeners.extend(http_listeners(self._reactor, cfg.http, factory))
             self.plugins.append(plugin)
 
     def _make_pool(self, mode: str, pool_cfg: PoolConfig) -> tuple[WorkerPool, Supervisor | None]:
@@ -186,6 +211,7 @@ class RoadRunnerService(Service):
     async def _stop(self) -> None:
         """Stop in stages; all of them together get ``endure.grace_period``."""
         deadline = self._reactor.seconds() + self.config.endure.grace_period
+        self.controls.shutdown_started()
         if self._ready is not None and not self._ready.called:
             self._ready.cancel()
         # stage 3: stop accepting, then let connections finish what they started
@@ -211,6 +237,9 @@ class RoadRunnerService(Service):
             self.kill_workers()
         if self._relay is not None:
             await maybeDeferred(self._relay.stop)
+        if self.rpc_port is not None:
+            await maybeDeferred(self.rpc_port.stopListening)
+        await self.controls.stop()
 
     async def _within(self, deadline: float, d: Deferred[Any]) -> bool:
         """Wait for ``d`` until ``deadline``; False when time ran out."""

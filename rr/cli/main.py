@@ -36,7 +36,13 @@ from rr.cli._render import (
     version_line,
     workers_table,
 )
-from rr.cli._serve import IServeReactor, ServeRunner, install_signal_handlers, sd_notify
+from rr.cli._serve import (
+    STOP_SIGNALS,
+    IServeReactor,
+    ServeRunner,
+    install_signal_handlers,
+    sd_notify,
+)
 from rr.errors import BootError, ConfigError
 from rr.exitcodes import ExitCode
 from rr.tap import prepare
@@ -177,6 +183,10 @@ def _serve(args: CLIArgs, path: str) -> int:
 
     reactor.callWhenRunning(begin)
     reactor.run()  # default handlers: Twisted keeps reaping children (SIGCHLD)
+    # run() restored the default handlers, which would kill us with the signal's number; a
+    # signal that arrives while we exit is a second stop signal: forced, exit code 1.
+    for number in STOP_SIGNALS:
+        signal.signal(number, lambda *_: os._exit(ExitCode.FAILURE))
     return ExitCode.FAILURE if runner.exit_code is None else runner.exit_code
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from twisted.logger import Logger
 
 from rr.config._endpoints import to_endpoint
+from rr.config._metrics import build_metrics
 from rr.config._schema import (
     Codec,
     DynamicAllocatorConfig,
@@ -33,6 +34,7 @@ from rr.config._schema import (
     UploadsConfig,
     cpu_count,
 )
+from rr.config._ssl import build_ssl
 from rr.config._values import Section, go_type_name
 from rr.errors import ConfigError
 
@@ -46,7 +48,7 @@ _LOG_LEVELS = frozenset({"debug", "info", "warn", "error", "dpanic", "panic", "f
 _ENDURE_LEVELS = frozenset({"debug", "info", "warn", "error"})
 _DSN_HINT = "invalid socket DSN (tcp://:6001, unix://file.sock)"
 # http keys typed elsewhere (TLS, static, headers, ...): read from RRConfig.raw by their owners.
-_HTTP_UNTYPED = ("ssl", "fcgi", "http2", "http3", "headers", "static")
+_HTTP_UNTYPED = ("fcgi", "http2", "http3", "headers", "static")
 
 
 def _check_endpoint(section: Section, key: str, address: str) -> None:
@@ -289,6 +291,7 @@ def build_http(section: Section | None) -> HTTPConfig | None:
         trusted_headers=section.strings("trusted_headers"),
         uploads=_uploads(section.section("uploads")),
         limits=_limits(section.section("limits")),
+        ssl=build_ssl(section.section("ssl")),
         pool=build_pool(section.section("pool")),
     )
     section.log_unknown()
@@ -317,8 +320,11 @@ def build_rpc(section: Section | None) -> RPCConfig | None:
                     "use tcp://127.0.0.1:PORT",
                     listen=listen,
                 )
+    disabled = section.strings("disabled_methods")
     section.log_unknown()
-    return RPCConfig(listen=listen or RPC_DEFAULT_LISTEN, listen_set=bool(listen))
+    return RPCConfig(
+        listen=listen or RPC_DEFAULT_LISTEN, listen_set=bool(listen), disabled_methods=disabled
+    )
 
 
 def build_status(section: Section | None) -> StatusConfig | None:
@@ -440,5 +446,6 @@ def build_config(
         logs=build_logs(root.section("logs")),
         endure=build_endure(root.section("endure")),
         status=build_status(root.section("status")),
+        metrics=build_metrics(root.section("metrics")),
         raw=tree,
     )

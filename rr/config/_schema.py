@@ -101,6 +101,41 @@ class HTTPLimitsConfig:
     max_uri_length: int = 8192
 
 
+ClientAuthType = Literal[
+    "no_client_certs",
+    "request_client_cert",
+    "require_any_client_cert",
+    "verify_client_cert_if_given",
+    "require_and_verify_client_cert",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ACMEConfig:
+    """``http.ssl.acme``: parsed so typos are reported; obtaining certificates is not built yet."""
+
+    email: str = ""
+    domains: tuple[str, ...] = ()
+    cache_dir: str = "rr_cache_dir"
+    challenge_type: str = "http-01"
+    alt_http_port: int = 80
+    alt_tlsalpn_port: int = 443
+    use_production_endpoint: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SSLConfig:
+    """``http.ssl``: the HTTPS listener (files are checked when the listener is built)."""
+
+    address: str = "127.0.0.1:443"
+    redirect: bool = False
+    cert: str = ""
+    key: str = ""
+    root_ca: str = ""
+    client_auth_type: ClientAuthType = "no_client_certs"
+    acme: ACMEConfig | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HTTPConfig:
     """``http``: the HTTP front end."""
@@ -116,6 +151,7 @@ class HTTPConfig:
     trusted_headers: tuple[str, ...] = ()
     uploads: UploadsConfig = field(default_factory=UploadsConfig)
     limits: HTTPLimitsConfig = field(default_factory=HTTPLimitsConfig)
+    ssl: SSLConfig | None = None  # None: no HTTPS listener
     pool: PoolConfig = field(default_factory=PoolConfig)
 
 
@@ -125,6 +161,7 @@ class RPCConfig:
 
     listen: str = "tcp://127.0.0.1:6001"
     listen_set: bool = False  # True when rpc.listen was written (then workers get RR_RPC)
+    disabled_methods: tuple[str, ...] = ()  # txrr: "informer.AddWorker", "resetter.*"...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,6 +217,27 @@ class StatusConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CollectorConfig:
+    """``metrics.collect.<name>`` (and the ``collector`` of a ``metrics.Declare`` RPC)."""
+
+    type: Literal["counter", "gauge", "histogram", "summary"]
+    help: str = ""
+    namespace: str = ""
+    subsystem: str = ""
+    labels: tuple[str, ...] = ()
+    buckets: tuple[float, ...] = ()  # histogram; empty: Prometheus' defaults
+    objectives: tuple[tuple[float, float], ...] = ()  # summary: (quantile, allowed error)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsConfig:
+    """``metrics``: the Prometheus endpoint and the application collectors declared in config."""
+
+    address: str = "127.0.0.1:2112"
+    collect: dict[str, CollectorConfig] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RRConfig:
     """The whole configuration, after includes, env expansion and ``-o`` overrides.
 
@@ -195,4 +253,5 @@ class RRConfig:
     logs: LogsConfig = field(default_factory=LogsConfig)
     endure: EndureConfig = field(default_factory=EndureConfig)
     status: StatusConfig | None = None
+    metrics: MetricsConfig | None = None
     raw: dict[str, object] = field(default_factory=dict)

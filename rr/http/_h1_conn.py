@@ -34,6 +34,7 @@ from zope.interface import implementer
 from rr.http import _response as wire
 from rr.http._file import FileSender
 from rr.http.access_log import RequestDone, RequestLog, peer_address
+from rr.http.tls import is_tls
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -338,7 +339,8 @@ class H1Connection(Protocol):
             return
         # A registered producer keeps Twisted from closing a drained transport.
         transport.unregisterProducer()  # type: ignore[attr-defined]
-        half_close = getattr(transport, "loseWriteConnection", None)
+        # Over TLS the attribute would reach the TCP socket under the TLS layer: close.
+        half_close = None if is_tls(transport) else getattr(transport, "loseWriteConnection", None)
         if linger and callable(half_close):
             self._lingering = True
             self._linger_left = LINGER_BYTES

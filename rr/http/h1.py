@@ -47,6 +47,7 @@ from rr.http.codec import (
     RequestError,
     RequestHead,
 )
+from rr.http.tls import is_tls
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorTime
@@ -132,6 +133,7 @@ class H1Protocol(H1Answers):
         else:
             self._remote_addr = "@"
         self._start_output()
+        self._tls = is_tls(self.transport)
         # A client that connects and sends nothing is dropped after the header timeout.
         self._arm(self._header_timeout, T_IDLE)
 

@@ -183,6 +183,25 @@ class WorkerPool:
             for worker in group:
                 self.retire(worker, "reset")
 
+    def add_worker(self) -> None:
+        """Keep one more worker (``informer.AddWorker``); a no-op for a debug pool."""
+        if self.config.debug or self._stopping:
+            return
+        self._target += 1
+        self._refill()
+
+    def remove_worker(self) -> bool:
+        """Keep one worker fewer, retiring an idle one now (``informer.RemoveWorker``).
+
+        A busy worker is retired after its request. Never removes the last worker.
+        """
+        if self.config.debug or self._target <= 1:
+            return False
+        self._target -= 1
+        if self._idle:
+            self.retire(self._idle[0], "pool shrinking")
+        return True
+
     # -- work -----------------------------------------------------------------------
 
     def exec(self, payload: Payload, on_frame: FrameSink | None = None) -> Deferred[Payload]:
@@ -488,6 +507,11 @@ class WorkerPool:
     def queued(self) -> int:
         """Requests waiting for a worker."""
         return len(self._queue)
+
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` or :meth:`kill_all` was called."""
+        return self._stopping
 
     @property
     def idle(self) -> int:

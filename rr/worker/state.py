@@ -31,8 +31,8 @@ _CODES = {
     WorkerState.INVALID: 3,
     WorkerState.STOPPING: 4,
     WorkerState.STOPPED: 5,
-    WorkerState.ERRORED: 6,
-    WorkerState.DESTROYED: 7,
+    WorkerState.DESTROYED: 6,
+    WorkerState.ERRORED: 8,
 }
 
 #: States in which the process is (or may still be) alive and counted by the pool.
