@@ -173,7 +173,9 @@ class RoadRunnerService(Service):
         if cfg.http is not None and (cfg.http.address or cfg.http.ssl is not None):
             pool, supervisor = self._make_pool("http", cfg.http.pool)
             plugin = _Plugin("http", pool, supervisor)
-            factory = HTTPFactory(self._reactor, pool, cfg.http, CodecOptions.from_config(cfg.http))
+            factory = HTTPFactory(
+                self._reactor, pool, cfg.http, CodecOptions.from_config(cfg.http), cfg.raw
+            )
             plugin.listeners.extend(http_listeners(self._reactor, cfg.http, factory))
             self.plugins.append(plugin)
 

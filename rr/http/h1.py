@@ -6,70 +6,62 @@ hot path is our own: llhttp parses, a :class:`~rr.http.codec.RequestBuilder` buf
 whole request (a slow client never holds a PHP worker), the :class:`~rr.dispatch.Executor`
 runs it, and :mod:`rr.http._response` renders the answer with one ``bytes`` join.
 
-Pipelined requests are dispatched as they complete (at most ``_MAX_IN_FLIGHT`` at a time)
-and answered strictly in order: a response that is ready before the ones ahead of it is
-buffered. Every server-made error (400, 408, 413, 414, 417, 431) takes its place in that
-order and closes the connection after it is written.
+Pipelined requests are dispatched as they complete (at most ``MAX_IN_FLIGHT`` at a time)
+and answered strictly in order. Every server-made error (400, 408, 413, 414, 417, 431)
+takes its place in that order and closes the connection after it is written.
 
-Deadlines use one lazily re-armed DelayedCall per connection: the common keep-alive
-request, whose head arrives in one read, schedules nothing.
+This module is the reading half: parsing, the middleware's request side, the executor and
+the worker's frames. The writing half (order, files, flow control, the write timeout,
+the read deadlines) is :class:`rr.http._h1_conn.H1Connection`, its base class.
 """
 
 from __future__ import annotations
 
-import html
-from collections import deque
 from functools import partial
 from typing import TYPE_CHECKING, Final
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IPushProducer
-from twisted.internet.protocol import Protocol, connectionDone
+from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from typing_extensions import override
 
-from rr.errors import NoFreeWorker, RRError
 from rr.http import _response as wire
+from rr.http._h1_answers import MAX_IN_FLIGHT, H1Answers
+from rr.http._h1_conn import (
+    BODY,
+    HEAD,
+    IDLE,
+    MAX_QUEUED,
+    T_BODY,
+    T_HEADER,
+    T_IDLE,
+    T_NONE,
+    H1Request,
+)
 from rr.http.codec import (
     ContextError,
     RequestBuilder,
     RequestError,
     RequestHead,
-    ResponseError,
-    decode_response,
 )
 from rr.http.tls import is_tls
 
 if TYPE_CHECKING:
-    from twisted.internet.interfaces import IDelayedCall, IReactorTime
+    from twisted.internet.interfaces import IReactorTime
     from twisted.python.failure import Failure as FailureT
 
     from rr.config._schema import HTTPConfig
     from rr.dispatch import Executor
+    from rr.http.access_log import RequestLog
     from rr.http.codec import CodecOptions
-    from rr.payload import Payload
+    from rr.http.middleware import Pipeline, Response
 
-#: Requests of one connection handed to the executor at the same time; later ones wait.
-_MAX_IN_FLIGHT: Final = 16
-#: Parsed-but-unanswered requests above which the connection stops reading.
-_MAX_QUEUED: Final = 16
 #: Extra bytes tolerated over ``max_header_size`` before an unfinished head is refused
 #: (the exact limit is enforced on complete header lines; this only caps buffering).
 _HEAD_SLACK: Final = 65536
-
-# Parser phases.
-_IDLE: Final = 0  # between messages
-_HEAD: Final = 1  # request line / headers being read
-_BODY: Final = 2  # headers complete, body being read
-
-# What the connection's single timer currently guards.
-_T_NONE: Final = 0
-_T_IDLE: Final = 1
-_T_HEADER: Final = 2
-_T_BODY: Final = 3
 
 # Request headers the connection itself looks at (lower-case name -> code).
 _R_HOST: Final = 1
@@ -83,48 +75,13 @@ _REQUEST_SPECIAL: Final = {
     b"expect": _R_EXPECT,
 }
 _PROTOCOLS: Final = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
-_NO_WORKERS: Final = [(b"No-Workers", b"true")]
-_PLAIN_TEXT: Final = (b"Content-Type", b"text/plain; charset=utf-8")
 
 
 class _Stop(Exception):
     """Raised from a parser callback to stop parsing; the connection has been told why."""
 
 
-class _Request:
-    """One request of a connection, from its complete head to its last response byte."""
-
-    __slots__ = (
-        "builder", "cancelled", "close", "deferred", "done", "framing", "head_request",
-        "http11", "keep_alive", "method", "on_frame", "out", "payload", "target",
-    )
-
-    def __init__(
-        self,
-        builder: RequestBuilder | None,
-        method: str,
-        target: str,
-        *,
-        http11: bool,
-        keep_alive: bool,
-    ) -> None:
-        self.builder = builder
-        self.method = method
-        self.target = target
-        self.http11 = http11
-        self.keep_alive = keep_alive
-        self.head_request = method == "HEAD"
-        self.payload: Payload | None = None  # set while waiting for an in-flight slot
-        self.deferred: Deferred[Payload] | None = None  # the pending exec
-        self.framing: wire.BodyFraming | None = None  # set once a streamed head is written
-        self.out: list[bytes] = []  # bytes waiting for the requests ahead to finish
-        self.on_frame: partial[None] | None = None
-        self.done = False  # the whole response is produced
-        self.close = False  # close the connection after this response
-        self.cancelled = False  # we cancelled the exec: its CancelledError is expected
-
-
-class H1Protocol(Protocol):
+class H1Protocol(H1Answers):
     """One HTTP/1.x server connection."""
 
     _log = Logger()
@@ -136,26 +93,23 @@ class H1Protocol(Protocol):
         config: HTTPConfig,
         options: CodecOptions,
         dates: wire.DateCache | None = None,
+        *,
+        pipeline: Pipeline | None = None,
+        request_log: RequestLog | None = None,
     ) -> None:
-        self._reactor = reactor
-        self._executor = executor
+        super().__init__(reactor, executor, config, dates, request_log=request_log,
+                         pipeline=pipeline)
         self._options = options
-        self._dates = dates if dates is not None else wire.DateCache(reactor)
         limits = config.limits
         self._header_timeout = limits.read_header_timeout
         self._body_timeout = limits.read_body_timeout
-        self._idle_timeout = limits.idle_timeout
         self._max_header_size = limits.max_header_size
         self._max_header_count = limits.max_header_count
         self._max_uri_length = limits.max_uri_length
         self._max_body = options.max_request_size
-        self._error_code = config.internal_error_code or 500
-        self._debug = config.pool.debug
         self._parser = HttpRequestParser(self)
-        self._remote_addr = ""
         self._tls = False
         # parser state
-        self._phase = _IDLE
         self._head_bytes = 0
         self._url = b""
         self._headers: list[tuple[str, str]] = []
@@ -164,22 +118,9 @@ class H1Protocol(Protocol):
         self._length: int | None = None
         self._chunked = False
         self._expect: bytes | None = None
-        self._current: _Request | None = None  # the request whose body is being read
+        self._current: H1Request | None = None  # the request whose body is being read
         self._upgrade_body = False  # llhttp skipped the body of an Upgrade/CONNECT request
         self._synthetic = False  # parsing our own stand-in head for that body
-        # connection state
-        self._queue: deque[_Request] = deque()  # in response order; [0] owns the wire
-        self._waiting: deque[_Request] = deque()  # parsed, not yet handed to the executor
-        self._in_flight = 0
-        self._reading = True
-        self._paused = False
-        self._lost = False
-        self._draining = False
-        self.closed: Deferred[None] = Deferred()
-        # the one timer
-        self._timer: IDelayedCall | None = None
-        self._deadline = 0.0
-        self._deadline_kind = _T_NONE
 
     # -- Twisted ---------------------------------------------------------------------------
 
@@ -188,17 +129,21 @@ class H1Protocol(Protocol):
         peer = self.transport.getPeer() if self.transport is not None else None
         if isinstance(peer, IPv4Address | IPv6Address):
             self._remote_addr = peer.host
+            self._remote_port = peer.port
         else:
             self._remote_addr = "@"
+        self._start_output()
         self._tls = is_tls(self.transport)
         # A client that connects and sends nothing is dropped after the header timeout.
-        self._arm(self._header_timeout, _T_IDLE)
+        self._arm(self._header_timeout, T_IDLE)
 
     @override
     def dataReceived(self, data: bytes) -> None:
         if not self._reading:
+            if self._lingering:
+                self._linger_read(data)
             return
-        if self._phase != _BODY:
+        if self._phase != BODY:
             self._head_bytes += len(data)
         try:
             self._feed(data)
@@ -218,34 +163,23 @@ class H1Protocol(Protocol):
     def _after_read(self) -> None:
         """Start the deadline of a head or body that did not arrive in one read."""
         phase = self._phase
-        if phase == _HEAD:
-            if self._deadline_kind != _T_HEADER:
+        if phase == HEAD:
+            if self._deadline_kind != T_HEADER:
                 # The head began in this read: its deadline is absolute from now.
-                self._arm(self._header_timeout, _T_HEADER)
+                self._arm(self._header_timeout, T_HEADER)
             if self._head_bytes > self._max_header_size + _HEAD_SLACK:
                 self._reject(431, "request header fields too large")
-        elif phase == _BODY and self._deadline_kind != _T_BODY:
-            self._arm(self._body_timeout, _T_BODY)
-
-    def drain(self) -> Deferred[None]:
-        """Server shutdown: answer the requests already read, then close the connection."""
-        self._draining = True
-        if not self._queue and not self._waiting and not self._lost:
-            self._close()
-        return self.closed
+        elif phase == BODY and self._deadline_kind != T_BODY:
+            self._arm(self._body_timeout, T_BODY)
 
     @override
     def connectionLost(self, reason: FailureT = connectionDone) -> None:
-        if not self.closed.called:
-            self.closed.callback(None)
-        self._lost = True
-        self._reading = False
-        self._cancel_timer()
         self._current = None
-        pending = list(self._queue) + list(self._waiting)
-        self._queue.clear()
-        self._waiting.clear()
-        self._abandon(pending)
+        self._lose_all()
+
+    @override
+    def _deadline_passed(self, kind: int) -> None:
+        self._reject(408, "request timeout")
 
     # -- parser callbacks (called by httptools) --------------------------------------------
 
@@ -255,8 +189,8 @@ class H1Protocol(Protocol):
             raise _Stop
         if self._synthetic:
             return
-        self._phase = _HEAD
-        self._deadline_kind = _T_NONE  # the idle deadline no longer applies
+        self._phase = HEAD
+        self._deadline_kind = T_NONE  # the idle deadline no longer applies
         self._url = b""
         self._headers = []
         self._header_size = 0
@@ -267,7 +201,7 @@ class H1Protocol(Protocol):
 
     def on_url(self, url: bytes) -> None:
         """Collect a piece of the request target."""
-        if self._phase != _HEAD:
+        if self._phase != HEAD:
             return
         self._url += url
         if len(self._url) > self._max_uri_length:
@@ -276,7 +210,7 @@ class H1Protocol(Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         """Collect one header line (trailer fields of a chunked body are ignored)."""
-        if self._phase != _HEAD:
+        if self._phase != HEAD:
             return
         headers = self._headers
         headers.append((name.decode("latin-1"), value.decode("latin-1")))
@@ -304,9 +238,9 @@ class H1Protocol(Protocol):
         http11 = version == "1.1"
         method = parser.get_method().decode("ascii")
         target = self._url.decode("latin-1")
-        self._phase = _BODY
+        self._phase = BODY
         self._head_bytes = 0
-        self._deadline_kind = _T_NONE
+        self._deadline_kind = T_NONE
         if self._header_size + len(self._url) > self._max_header_size:
             self._reject(431, "request header fields too large")
             raise _Stop
@@ -322,13 +256,11 @@ class H1Protocol(Protocol):
             remote_addr=self._remote_addr,
             tls=self._tls,
         )
-        req = _Request(
-            RequestBuilder(head, self._options), method, target, http11=http11,
-            keep_alive=parser.should_keep_alive(),
-        )
-        self._queue.append(req)
-        self._current = req
+        req = self._new_request(head, http11=http11, keep_alive=parser.should_keep_alive())
         has_body = self._chunked or bool(self._length)
+        if req.answer is not None and has_body and self._expect is not None:
+            self._answer_now(req, req.answer)
+            raise _Stop
         reads_body = req.builder is not None and req.builder.reads_body
         if reads_body and self._length is not None and self._length > self._max_body:
             self._reject(413, "http: request body too large")
@@ -344,11 +276,40 @@ class H1Protocol(Protocol):
             # Upgrade/CONNECT is served as plain HTTP; llhttp will skip the body (see _feed).
             self._upgrade_body = has_body
 
+    def _new_request(self, head: RequestHead, *, http11: bool, keep_alive: bool) -> H1Request:
+        """Run the middleware on a complete head and queue the request it gives."""
+        answer = None
+        if self._pipeline is not None:
+            head, answer = self._pipeline.before(head)
+        req = H1Request(
+            RequestBuilder(head, self._options) if answer is None else None, head.method,
+            head.target, http11=http11, keep_alive=keep_alive,
+        )
+        req.head = head
+        req.answer = answer
+        req.start = self._reactor.seconds()
+        self._queue.append(req)
+        self._current = req
+        return req
+
+    def _answer_now(self, req: H1Request, answer: Response) -> None:
+        """Answer a request whose client waits for ``100 Continue`` before its body.
+
+        The chain answered it, so the body is never asked for: write the answer now, then
+        close, draining what may still come.
+        """
+        self._reading = False
+        self._current = None
+        req.keep_alive = False
+        req.linger = True
+        self._write(req, answer, [])
+
     def on_body(self, body: bytes) -> None:
         """Feed a piece of the (de-chunked) body to the request builder."""
         req = self._current
         if req is None or req.builder is None or not req.builder.reads_body:
             return
+        req.read_bytes += len(body)
         try:
             req.builder.feed(body)
         except RequestError as exc:
@@ -362,14 +323,20 @@ class H1Protocol(Protocol):
         self._synthetic = False
         req = self._current
         self._current = None
-        self._phase = _IDLE
-        self._deadline_kind = _T_NONE
-        if req is None or req.builder is None:
+        self._phase = IDLE
+        self._deadline_kind = T_NONE
+        if req is None or (req.builder is None and req.answer is None):
             return
         if not req.keep_alive:
             self._reading = False  # nothing after this request will be answered
+        if req.answer is not None:
+            self._write(req, req.answer, [])
+            return
+        builder = req.builder
+        if builder is None:
+            return
         try:
-            payload = req.builder.finish()
+            payload = builder.finish()
         except RequestError as exc:
             self._reject(exc.status, exc.message, req)
             raise _Stop from None
@@ -382,14 +349,14 @@ class H1Protocol(Protocol):
             self._respond_error(req, exc)
             return
         req.on_frame = partial(self._on_frame, req)
-        if self._in_flight < _MAX_IN_FLIGHT:
+        if self._in_flight < MAX_IN_FLIGHT:
             self._dispatch(req, payload)
         else:
             req.payload = payload
             self._waiting.append(req)
-        if len(self._queue) > _MAX_QUEUED and not self._paused and self.transport is not None:
+        if len(self._queue) > MAX_QUEUED and not self._paused and self.transport is not None:
             self._paused = True
-            _producer(self.transport).pauseProducing()
+            IPushProducer(self.transport).pauseProducing()
 
     # -- parsing helpers -------------------------------------------------------------------
 
@@ -419,308 +386,23 @@ class H1Protocol(Protocol):
             else:
                 return
 
-    def _reject(self, status: int, message: str, req: _Request | None = None) -> None:
+    def _reject(self, status: int, message: str, req: H1Request | None = None) -> None:
         """Answer a broken request with a plain-text ``status`` and close after it.
 
         The answer takes the place of ``req`` (default: the request whose body is being
         read) or, before a head is complete, of a new entry at the end of the queue.
         """
         self._reading = False
-        self._deadline_kind = _T_NONE
+        self._deadline_kind = T_NONE
         if req is None:
             req = self._current
         self._current = None
         if req is None or req.done or req.deferred is not None:
-            req = _Request(None, "", "", http11=True, keep_alive=False)
+            req = H1Request(None, "", "", http11=True, keep_alive=False)
             self._queue.append(req)
         self._cleanup(req)
         self._emit(req, wire.render_plain(status, message, self._dates.line()))
         req.close = True
+        # The client may still be sending the body we refused: let it read the answer.
+        req.linger = status in (413, 417)
         self._finish(req)
-
-    # -- executor --------------------------------------------------------------------------
-
-    def _dispatch(self, req: _Request, payload: Payload) -> None:
-        self._in_flight += 1
-        d: Deferred[Payload]
-        try:
-            d = self._executor.exec(payload, req.on_frame)
-        except Exception:  # noqa: BLE001 - an executor bug must still get an answer
-            d = Deferred()
-            d.errback()
-        req.deferred = d
-        if req.done and not d.called:  # answered by a frame during exec(): stop the stream
-            req.cancelled = True
-            d.cancel()
-        d.addBoth(self._on_result, req)
-
-    def _on_result(self, result: Payload | Failure, req: _Request) -> None:
-        """Route the exec result (one callback: an already-fired Deferred costs one call)."""
-        try:
-            if isinstance(result, Failure):
-                self._on_failure(result, req)
-            else:
-                self._on_response(result, req)
-        except Exception:  # noqa: BLE001 - logged with its traceback by _on_bug
-            self._on_bug(Failure(), req)
-
-    def _settled(self, req: _Request) -> None:
-        """Free the in-flight slot and the temp files of ``req``, whose exec is over."""
-        req.deferred = None
-        self._in_flight -= 1
-        self._cleanup(req)
-        waiting = self._waiting
-        while waiting and self._in_flight < _MAX_IN_FLIGHT:
-            nxt = waiting.popleft()
-            payload = nxt.payload
-            nxt.payload = None
-            if payload is not None and not nxt.done:
-                self._dispatch(nxt, payload)
-
-    def _on_frame(self, req: _Request, payload: Payload) -> None:
-        """One frame of a streamed response (STREAM bit set)."""
-        if req.done:
-            return
-        framing = req.framing
-        if framing is not None:
-            data = framing.chunk(payload.body)
-            if data:
-                self._emit(req, data)
-            return
-        if self._start(req, payload):
-            return
-        d = req.deferred
-        if d is not None:  # the response is over (an error answer): stop the stream
-            req.cancelled = True
-            d.cancel()
-
-    def _on_response(self, payload: Payload, req: _Request) -> None:
-        """Write the final frame of a response."""
-        self._settled(req)
-        if req.done:
-            return
-        framing = req.framing
-        if framing is not None:
-            self._emit(req, framing.end(payload.body))
-            req.close = framing.close
-            self._finish(req)
-        elif self._start(req, payload, final=True):
-            # Only 1xx frames: the worker never sent a final status.
-            self._respond(req, 200, [], [], b"")
-
-    def _start(self, req: _Request, payload: Payload, *, final: bool = False) -> bool:
-        """Handle a frame that arrives before the final status is committed.
-
-        Returns True while the response is still open (1xx sent, or a streamed head
-        written), False once the request is answered (regular response or error).
-        """
-        try:
-            head = decode_response(payload)
-        except ResponseError as exc:
-            self._log.error("bad response to {method} {target}: {error}",
-                            method=req.method, target=req.target, error=exc)
-            self._respond_error(req, exc)
-            return False
-        if head is None:
-            status, headers, trailers = 200, [], []
-        else:
-            status, headers, trailers = head.status, head.headers, head.trailers
-            if status < 200 or status > 599:  # noqa: PLR2004
-                return self._special_status(req, status, headers)
-        if final:
-            self._respond(req, status, headers, trailers, payload.body)
-            return False
-        data, framing = wire.render_head(
-            status, headers, trailers, payload.body, self._dates.line(), final=False,
-            http11=req.http11, keep_alive=req.keep_alive, head_request=req.head_request,
-        )
-        req.framing = framing
-        self._emit(req, data)
-        return True
-
-    def _special_status(
-        self, req: _Request, status: int, headers: list[tuple[bytes, bytes]]
-    ) -> bool:
-        """1xx interim responses, the unsupported 101, and statuses outside 100-599."""
-        if status == 101:  # noqa: PLR2004
-            self._log.error("worker answered {method} {target} with 101; upgrades are not "
-                            "supported, frame ignored", method=req.method, target=req.target)
-            return True
-        if 100 <= status < 200:  # noqa: PLR2004
-            if req.http11:
-                self._emit(req, wire.render_interim(status, headers))
-            return True
-        self._log.error("unknown status code from worker: {status}", status=status)
-        self._emit(req, wire.render_plain(500, f"unknown status code from worker: {status}",
-                                          self._dates.line(), close=not req.keep_alive))
-        req.close = not req.keep_alive
-        self._finish(req)
-        return False
-
-    def _respond(
-        self,
-        req: _Request,
-        status: int,
-        headers: list[tuple[bytes, bytes]],
-        trailers: list[tuple[bytes, bytes]],
-        body: bytes,
-    ) -> None:
-        data, framing = wire.render_head(
-            status, headers, trailers, body, self._dates.line(), final=True,
-            http11=req.http11, keep_alive=req.keep_alive, head_request=req.head_request,
-        )
-        self._emit(req, data)
-        req.close = framing.close
-        self._finish(req)
-
-    def _on_failure(self, failure: Failure, req: _Request) -> None:
-        """Answer a failed exec (unless we cancelled it)."""
-        self._settled(req)
-        if req.done:
-            return
-        exc = failure.value
-        if req.cancelled and isinstance(exc, CancelledError):
-            return
-        if isinstance(exc, RRError):
-            self._log.error("{method} {target} failed: {error}",
-                            method=req.method, target=req.target, error=exc)
-        else:
-            self._log.failure("{method} {target} failed", failure,
-                              method=req.method, target=req.target)
-        framing = req.framing
-        if framing is not None:
-            # The head is on the wire: end the body short, never send a second status.
-            self._emit(req, framing.abort())
-            req.close = framing.close
-            self._finish(req)
-        else:
-            self._respond_error(req, failure.value)
-
-    def _respond_error(self, req: _Request, exc: BaseException | None) -> None:
-        """Answer ``internal_error_code`` (``No-Workers: true`` for an allocate timeout)."""
-        headers = list(_NO_WORKERS) if isinstance(exc, NoFreeWorker) else []
-        body = b""
-        if self._debug:
-            body = html.escape(str(exc)).encode("utf-8")
-            headers.append(_PLAIN_TEXT)
-        self._respond(req, self._error_code, headers, [], body)
-
-    def _on_bug(self, failure: Failure, req: _Request) -> None:
-        """Last resort: our own response code raised. Log it and drop the connection."""
-        self._log.failure("HTTP/1 response handling failed for {method} {target}", failure,
-                          method=req.method, target=req.target)
-        if self.transport is not None and not self._lost:
-            self.transport.loseConnection()
-
-    # -- output ordering -------------------------------------------------------------------
-
-    def _emit(self, req: _Request, data: bytes) -> None:
-        """Write ``data`` now if ``req`` owns the wire, else keep it for later.
-
-        TODO: back-pressure. A streamed response (or one buffered behind a slow
-        pipelined request) is written or kept in memory without waiting for the client:
-        register as the transport's producer and, while paused, hold the worker's stream.
-        """
-        queue = self._queue
-        if queue and queue[0] is req:
-            if self.transport is not None and not self._lost:
-                self.transport.write(data)
-        else:
-            req.out.append(data)
-
-    def _finish(self, req: _Request) -> None:
-        """``req``'s response is complete; hand the wire to the next ones in order."""
-        req.done = True
-        queue = self._queue
-        transport = self.transport
-        while queue and queue[0].done:
-            head = queue.popleft()
-            if head.close:
-                self._close()
-                return
-            if queue and queue[0].out and transport is not None:
-                nxt = queue[0]
-                transport.write(b"".join(nxt.out))
-                nxt.out = []
-        if self._paused and len(queue) <= _MAX_QUEUED // 2 and transport is not None:
-            self._paused = False
-            _producer(transport).resumeProducing()
-        if not queue and self._draining and not self._waiting:
-            self._close()
-            return
-        if not queue and self._phase == _IDLE and self._reading:
-            self._arm(self._idle_timeout, _T_IDLE)
-
-    def _close(self) -> None:
-        """Close the connection once written; abandon anything still queued."""
-        self._reading = False
-        self._cancel_timer()
-        pending = list(self._queue) + list(self._waiting)
-        self._queue.clear()
-        self._waiting.clear()
-        self._abandon(pending)
-        if self.transport is not None and not self._lost:
-            self.transport.loseConnection()
-
-    def _abandon(self, requests: list[_Request]) -> None:
-        """Cancel the execs of requests that will never be answered; delete their files."""
-        for req in requests:
-            req.done = True
-            d = req.deferred
-            if d is not None:
-                req.cancelled = True
-                d.cancel()
-            self._cleanup(req)
-
-    def _cleanup(self, req: _Request) -> None:
-        builder = req.builder
-        if builder is not None:
-            req.builder = None
-            try:
-                builder.cleanup()
-            except Exception:  # noqa: BLE001 - a failed unlink must not break the connection
-                self._log.failure("cannot delete upload temp files")
-
-    # -- the timer -------------------------------------------------------------------------
-
-    def _arm(self, delay: float, kind: int) -> None:
-        """Make ``kind`` the pending deadline, ``delay`` seconds from now (<= 0: none)."""
-        if delay <= 0:
-            self._deadline_kind = _T_NONE
-            return
-        deadline = self._reactor.seconds() + delay
-        self._deadline = deadline
-        self._deadline_kind = kind
-        timer = self._timer
-        if timer is None:
-            self._timer = self._reactor.callLater(delay, self._on_timer)
-        elif timer.getTime() > deadline:
-            timer.cancel()
-            self._timer = self._reactor.callLater(delay, self._on_timer)
-
-    def _cancel_timer(self) -> None:
-        self._deadline_kind = _T_NONE
-        timer = self._timer
-        if timer is not None:
-            self._timer = None
-            timer.cancel()
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        kind = self._deadline_kind
-        if kind == _T_NONE or self._lost:
-            return
-        remaining = self._deadline - self._reactor.seconds()
-        if remaining > 0:
-            self._timer = self._reactor.callLater(remaining, self._on_timer)
-            return
-        self._deadline_kind = _T_NONE
-        if kind == _T_IDLE:
-            self._close()
-        else:
-            self._reject(408, "request timeout")
-
-
-def _producer(transport: object) -> IPushProducer:
-    """Return the transport as the push producer of its incoming data (TCP and TLS are)."""
-    return IPushProducer(transport)

@@ -120,7 +120,8 @@ class StreamTests(SynchronousTestCase):
         call.deferred.callback(response(200, {}, b"ok"))
         (resp,) = parse_responses(conn.output())
         self.assertEqual(resp.status, 200)
-        self.assertEqual([e["log_level"] for e in events], [LogLevel.error])
+        errors = [e for e in events if e["log_format"] != "http log"]
+        self.assertEqual([e["log_level"] for e in errors], [LogLevel.error])
 
     def test_unknown_status(self) -> None:
         """A status outside 100-599 gets the fixed 500 with a plain-text body."""
