@@ -132,8 +132,9 @@ def run_app(name: str, spec: dict[str, Any], tmp: Path, args: argparse.Namespace
     out: dict[str, Any] = {"servers": [s.name for s in servers], "runs": {}, "boot_us": {}}
     try:
         for s in servers:
-            out["boot_us"][s.name] = boot_micros(s.url + "/hello", 30 if s.name.startswith("fpm") else 3)
-            load.wrk(s.url + "/hello", 32, min(1.0, args.duration), load.CpuMeter(s.roles))  # warm-up
+            out["boot_us"][s.name] = boot_micros(s.url + "/hello", 20 if s.name.startswith("fpm") else 2)
+            if not args.smoke:  # warm caches (opcache, JIT-less PHP, Python) before round 1
+                load.wrk(s.url + "/hello", 32, 1.0, load.CpuMeter(s.roles))
         h2_servers = [s for s in servers if h2_available(s)]
         out["h2"] = {s.name: s in h2_servers for s in servers}
         loads = [f"h1 c{c}" for c in args.connections] + ([f"h2 c{args.h2_connections}"] if args.h2 else [])
