@@ -34,6 +34,7 @@ from rr.goridge.frame import (
     encode_data,
 )
 from rr.payload import Payload
+from rr.worker.eager import write_to_child
 from rr.worker.state import LIVE_STATES, WorkerState
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ class WorkerProcess(ProcessProtocol):
 
     def _write_pipe(self, data: bytes) -> None:
         if self.transport is not None:
-            self.transport.write(data)
+            write_to_child(self.transport, data)
 
     def use_socket_relay(self) -> None:
         """Frames will travel over a socket attached later; stdout is only logged."""
