@@ -1,13 +1,14 @@
-"""rr.worker.eager: frames go straight into an empty pipe, everything else through Twisted."""
+"""rr.worker.eager: bytes go straight into an empty pipe or socket, all else through Twisted."""
 
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 
 import pytest
 
-from rr.worker.eager import write_to_child
+from rr.worker.eager import write_to_child, write_to_socket
 
 
 class FakeWriter:
@@ -101,3 +102,71 @@ def test_no_stdin_pipe_uses_the_transport() -> None:
     proc = FakeProcess(None)
     write_to_child(proc, b"frame")
     assert proc.queued == [b"frame"]
+
+
+class FakeConnection(FakeWriter):
+    """A tcp.Connection's view: its socket, TLS flag and write queue."""
+
+    def __init__(self, sock: socket.socket, *, tls: bool = False) -> None:
+        super().__init__(sock.fileno())
+        self.socket = sock
+        self.TLS = tls
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+
+@pytest.fixture
+def socks() -> Iterator[tuple[socket.socket, socket.socket]]:
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_idle_socket_is_sent_at_once(socks: tuple[socket.socket, socket.socket]) -> None:
+    """A plain connection with nothing queued sends the response bytes in the call."""
+    a, b = socks
+    conn = FakeConnection(a)
+    write_to_socket(conn, b"HTTP/1.1 200 OK\r\n\r\n")
+    assert b.recv(100) == b"HTTP/1.1 200 OK\r\n\r\n"
+    assert conn.written == []
+
+
+def test_tls_and_busy_connections_use_write(socks: tuple[socket.socket, socket.socket]) -> None:
+    """TLS (bytes must be encrypted) and a connection with queued bytes go through write()."""
+    a, _ = socks
+    tls = FakeConnection(a, tls=True)
+    write_to_socket(tls, b"x")
+    assert tls.written == [b"x"]
+    busy = FakeConnection(a)
+    busy.dataBuffer, busy.offset = b"abc", 1
+    write_to_socket(busy, b"y")
+    assert busy.written == [b"y"]
+
+
+def test_transport_without_socket_uses_write() -> None:
+    """StringTransport-like transports (tests, TLS wrappers) are written normally."""
+    written: list[bytes] = []
+
+    class Plain:
+        def write(self, data: bytes) -> None:
+            written.append(data)
+
+    write_to_socket(Plain(), b"z")
+    assert written == [b"z"]
+
+
+def test_full_socket_queues_the_rest(socks: tuple[socket.socket, socket.socket]) -> None:
+    """What the socket buffer does not take is queued behind, in order."""
+    a, b = socks
+    conn = FakeConnection(a)
+    big = b"x" * (8 << 20)
+    write_to_socket(conn, big)
+    assert len(conn.written) == 1
+    assert len(conn.written[0]) < len(big)
+    assert big.endswith(conn.written[0])
+    b.setblocking(False)
+    assert b.recv(10)
