@@ -224,8 +224,8 @@ class TxrrServer(Server):
         env = dict(os.environ)
         env["PYTHONPATH"] = str(REPO)
         argv = [python, "-m", "rr.cli.main", "serve", "-c", str(self.config_path)]
-        if reactors > 1:
-            argv += ["--reactors", str(reactors)]
+        if reactors > 1:  # the SO_REUSEPORT prototype: N reactors, N pools
+            argv = [python, "-m", "rr.reuseport", "-n", str(reactors), "-c", str(self.config_path)]
         self.rr = self._spawn(argv, workdir / "rr.out", cwd=workdir, env=env)
         self.url = f"http://127.0.0.1:{self.port}"
         self.h2_url = self.url if h2c else None
