@@ -167,11 +167,20 @@ def _fmt_cpu(cpu: dict[str, float]) -> str:
     return " ".join(f"{k}={v:.0f}" for k, v in sorted(cpu.items()))
 
 
+def _us_per_req(cpu: dict[str, float], rps: float) -> str:
+    """Server CPU (every role but the load generator) per request, in microseconds."""
+    if not rps:
+        return "-"
+    busy = sum(v for k, v in cpu.items() if k != "client") / 100.0
+    return f"{busy / rps * 1e6:.0f}"
+
+
 def summarize(results: dict[str, Any], baseline: str) -> list[str]:
     """The table: medians per (app, load, server) and the ratios against ``baseline``."""
     header = (
         f"{'app':10} {'load':8} {'server':16} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'err':>4}"
-        f"  {'rss MB':>6}  {'ratio/' + baseline + ' per round':28} {'median':>6}  cpu % of a core"
+        f"  {'rss MB':>6}  {'ratio/' + baseline + ' per round':28} {'median':>6}"
+        f"  {'us/req':>6}  cpu % of a core"
     )
     lines = [header, "-" * len(header)]
     for app, data in results["apps"].items():
@@ -196,7 +205,8 @@ def summarize(results: dict[str, Any], baseline: str) -> list[str]:
                 med = f"{load.median(ratios):.2f}" if ratios and base else "n/a"
                 lines.append(
                     f"{app:10} {load_name:8} {server:16} {rps:9.0f} {p50:7.2f} {p99:7.2f} {err:4d}"
-                    f"  {(f'{rss:.1f}' if rss else '-'):>6}  {per_round:28} {med:>6}  {_fmt_cpu(cpu)}"
+                    f"  {(f'{rss:.1f}' if rss else '-'):>6}  {per_round:28} {med:>6}"
+                    f"  {_us_per_req(cpu, rps):>6}  {_fmt_cpu(cpu)}"
                 )
         boots = {k: v for k, v in data["boot_us"].items() if v is not None}
         if boots:
