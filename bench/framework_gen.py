@@ -289,7 +289,9 @@ def generate(dest: Path, php_lib: Path, seed: int = 5) -> Path:
         deps = sorted(rng.sample(range(n), min(n, rng.randint(0, 2))))
         params = ", ".join(f"private readonly S{d} $s{d}" for d in deps)
         if n % 10 == 0:
-            params = ", ".join([*([params] if params else []), f"private readonly int $limit{n} = {n}"])
+            params = ", ".join(
+                [*([params] if params else []), f"private readonly int $limit{n} = {n}"]
+            )
         (service_dir / f"S{n}.php").write_text(
             _SERVICE.format(n=n, params=params, assign=f"        $this->cache = [{n}];\n")
         )

@@ -47,8 +47,8 @@ def parse_wrk(out: str) -> tuple[float, float, float, int]:
         msg = f"cannot read wrk output:\n{out}"
         raise ValueError(msg)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
     errors = 0
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     if non2xx:
@@ -62,7 +62,9 @@ def parse_wrk(out: str) -> tuple[float, float, float, int]:
 def parse_h2load(out: str, log: Path) -> tuple[float, float, float, int]:
     """rps, p50 ms, p99 ms, errors from h2load's summary and its per-request log file."""
     m = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out)
-    req = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed", out)
+    req = re.search(
+        r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed", out
+    )
     if m is None or req is None:
         msg = f"cannot read h2load output:\n{out}"
         raise ValueError(msg)
@@ -70,7 +72,7 @@ def parse_h2load(out: str, log: Path) -> tuple[float, float, float, int]:
     statuses_bad = 0
     for line in log.read_text().splitlines():
         parts = line.split("\t")
-        if len(parts) >= 3:  # noqa: PLR2004 - start, status, duration
+        if len(parts) >= 3:
             durations.append(int(parts[2]) / 1000.0)
             if not parts[1].startswith("2"):
                 statuses_bad += 1
@@ -119,7 +121,9 @@ class CpuMeter:
                     continue
             self._rss_peak = max(self._rss_peak, rss)
 
-    def stop(self, client: psutil.Process | None = None, client_cpu: float = 0.0) -> tuple[dict[str, float], float | None]:
+    def stop(
+        self, client: psutil.Process | None = None, client_cpu: float = 0.0
+    ) -> tuple[dict[str, float], float | None]:
         wall = time.monotonic() - self._t0
         self._done.set()
         if self._thread is not None:
@@ -136,7 +140,9 @@ class CpuMeter:
         return cpu, rss
 
 
-def _run_client(argv: list[str], meter: CpuMeter, timeout: float) -> tuple[str, dict[str, float], float | None]:
+def _run_client(
+    argv: list[str], meter: CpuMeter, timeout: float
+) -> tuple[str, dict[str, float], float | None]:
     meter.start()
     proc = psutil.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     client_cpu = 0.0
@@ -156,7 +162,16 @@ def _run_client(argv: list[str], meter: CpuMeter, timeout: float) -> tuple[str, 
 
 
 def wrk(url: str, connections: int, seconds: float, meter: CpuMeter) -> Result:
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s", url]
+    argv = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        url,
+    ]
     out, cpu, rss = _run_client(argv, meter, seconds + 30)
     rps, p50, p99, errors = parse_wrk(out)
     return Result(rps, p50, p99, errors, cpu, rss)

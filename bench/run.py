@@ -63,12 +63,14 @@ def ensure_tools(*, install: bool) -> None:
         return
     if install and os.geteuid() == 0 and shutil.which("apt-get"):
         print(f"installing {' '.join(missing)} with apt-get", flush=True)
-        subprocess.run(["apt-get", "update", "-q"], check=False)  # noqa: S607
-        subprocess.run(["apt-get", "install", "-y", "-q", *missing], check=True)  # noqa: S607
+        subprocess.run(["apt-get", "update", "-q"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "-q", *missing], check=True)
         for name in ("nginx", "php8.2-fpm"):  # Debian starts the services: we run our own
-            subprocess.run(["service", name, "stop"], check=False, capture_output=True)  # noqa: S607
+            subprocess.run(["service", name, "stop"], check=False, capture_output=True)
         return
-    sys.exit(f"missing tools: apt-get install {' '.join(missing)} (or run as root without --no-install)")
+    sys.exit(
+        f"missing tools: apt-get install {' '.join(missing)} (or run as root without --no-install)"
+    )
 
 
 def app_specs(tmp: Path) -> dict[str, dict[str, Any]]:
@@ -88,7 +90,7 @@ def boot_micros(url: str, n: int) -> int | None:
     """Median X-Boot-Us over n requests (the framework app's own boot timer)."""
     values = []
     for _ in range(n):
-        with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - 127.0.0.1
+        with urllib.request.urlopen(url, timeout=10) as resp:
             resp.read()
             if (v := resp.headers.get("X-Boot-Us")) is not None:
                 values.append(int(v))
@@ -99,8 +101,8 @@ def h2_available(server: Server) -> bool:
     """Does this server answer HTTP/2 with prior knowledge (h2c)?"""
     if server.h2_url is None:
         return False
-    out = subprocess.run(  # noqa: S603
-        ["h2load", "-n4", "-c1", server.h2_url + "/hello"],  # noqa: S607
+    out = subprocess.run(
+        ["h2load", "-n4", "-c1", server.h2_url + "/hello"],
         capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     return "4 succeeded" in out.stdout
@@ -132,12 +134,16 @@ def run_app(name: str, spec: dict[str, Any], tmp: Path, args: argparse.Namespace
     out: dict[str, Any] = {"servers": [s.name for s in servers], "runs": {}, "boot_us": {}}
     try:
         for s in servers:
-            out["boot_us"][s.name] = boot_micros(s.url + "/hello", 20 if s.name.startswith("fpm") else 2)
+            out["boot_us"][s.name] = boot_micros(
+                s.url + "/hello", 20 if s.name.startswith("fpm") else 2
+            )
             if not args.smoke:  # warm caches (opcache, JIT-less PHP, Python) before round 1
                 load.wrk(s.url + "/hello", 32, 1.0, load.CpuMeter(s.roles))
         h2_servers = [s for s in servers if h2_available(s)]
         out["h2"] = {s.name: s in h2_servers for s in servers}
-        loads = [f"h1 c{c}" for c in args.connections] + ([f"h2 c{args.h2_connections}"] if args.h2 else [])
+        loads = [f"h1 c{c}" for c in args.connections] + (
+            [f"h2 c{args.h2_connections}"] if args.h2 else []
+        )
         for rnd in range(args.rounds):
             for load_name in loads:
                 for s in servers:
@@ -147,7 +153,13 @@ def run_app(name: str, spec: dict[str, Any], tmp: Path, args: argparse.Namespace
                         if s not in h2_servers:
                             out["runs"].setdefault(key, [])
                             continue
-                        res = load.h2load(s.h2_url + "/hello", args.h2_connections, args.h2_streams, args.duration, meter)  # type: ignore[operator]
+                        res = load.h2load(
+                            s.h2_url + "/hello",
+                            args.h2_connections,
+                            args.h2_streams,
+                            args.duration,
+                            meter,
+                        )  # type: ignore[operator]
                     else:
                         conns = int(load_name.split("c")[-1])
                         res = load.wrk(s.url + "/hello", conns, args.duration, meter)
@@ -184,7 +196,9 @@ def summarize(results: dict[str, Any], baseline: str) -> list[str]:
     )
     lines = [header, "-" * len(header)]
     for app, data in results["apps"].items():
-        keys = sorted({k.split("|")[0] for k in data["runs"]}, key=lambda k: (k[:2], int(k.split("c")[-1])))
+        keys = sorted(
+            {k.split("|")[0] for k in data["runs"]}, key=lambda k: (k[:2], int(k.split("c")[-1]))
+        )
         for load_name in keys:
             base = data["runs"].get(f"{load_name}|{baseline}", [])
             for server in data["servers"]:
@@ -192,7 +206,9 @@ def summarize(results: dict[str, Any], baseline: str) -> list[str]:
                 if runs is None:
                     continue
                 if not runs:
-                    lines.append(f"{app:10} {load_name:8} {server:16} {'n/a':>9}  (h2c unavailable)")
+                    lines.append(
+                        f"{app:10} {load_name:8} {server:16} {'n/a':>9}  (h2c unavailable)"
+                    )
                     continue
                 rps = load.median([r["rps"] for r in runs])
                 p50 = load.median([r["p50"] for r in runs])
@@ -210,7 +226,10 @@ def summarize(results: dict[str, Any], baseline: str) -> list[str]:
                 )
         boots = {k: v for k, v in data["boot_us"].items() if v is not None}
         if boots:
-            lines.append(f"{app:10} bootstrap (X-Boot-Us, median): " + ", ".join(f"{k} {v / 1000:.2f} ms" for k, v in boots.items()))
+            lines.append(
+                f"{app:10} bootstrap (X-Boot-Us, median): "
+                + ", ".join(f"{k} {v / 1000:.2f} ms" for k, v in boots.items())
+            )
         lines.append("")
     return lines
 
@@ -218,12 +237,19 @@ def summarize(results: dict[str, Any], baseline: str) -> list[str]:
 def machine() -> dict[str, Any]:
     def version(argv: list[str]) -> str:
         try:
-            p = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)  # noqa: S603
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
         except OSError:
             return "missing"
         return (p.stdout or p.stderr).strip().splitlines()[0] if (p.stdout or p.stderr) else "?"
 
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name")), "?")
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        "?",
+    )
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -239,20 +265,33 @@ def machine() -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--smoke", action="store_true", help="2-second runs, 1 round (CI keeps the script working)")
+    p.add_argument(
+        "--smoke", action="store_true", help="2-second runs, 1 round (CI keeps the script working)"
+    )
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
-    p.add_argument("--apps", default="hello,framework,slim", help="comma list of hello,framework,slim")
+    p.add_argument(
+        "--apps", default="hello,framework,slim", help="comma list of hello,framework,slim"
+    )
     p.add_argument("--connections", default="32,128", help="wrk -c values")
     p.add_argument("--fpm-children", default="2,4")
     p.add_argument("--codecs", default="json,proto")
     p.add_argument("--workers", type=int, default=2, help="txrr PHP workers")
-    p.add_argument("--reactors", type=int, default=1, help="also run txrr with N SO_REUSEPORT reactor processes")
+    p.add_argument(
+        "--reactors",
+        type=int,
+        default=1,
+        help="also run txrr with N SO_REUSEPORT reactor processes",
+    )
     p.add_argument("--no-h2", dest="h2", action="store_false", help="skip the h2load runs")
     p.add_argument("--h2-connections", type=int, default=32)
     p.add_argument("--h2-streams", type=int, default=1, help="h2load -m")
-    p.add_argument("--json", type=Path, default=Path("bench-results.json"), help="where to write raw results")
-    p.add_argument("--no-install", dest="install", action="store_false", help="never apt-get install")
+    p.add_argument(
+        "--json", type=Path, default=Path("bench-results.json"), help="where to write raw results"
+    )
+    p.add_argument(
+        "--no-install", dest="install", action="store_false", help="never apt-get install"
+    )
     args = p.parse_args(argv)
     if args.smoke:
         args.rounds, args.duration = 1, 2.0
@@ -274,7 +313,10 @@ def main(argv: list[str] | None = None) -> int:
         "baseline": baseline,
         "apps": {},
     }
-    print(f"txrr benchmark: {args.rounds} round(s) x {args.duration:g}s, baseline {baseline}", flush=True)
+    print(
+        f"txrr benchmark: {args.rounds} round(s) x {args.duration:g}s, baseline {baseline}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="txrr-bench-") as tmp_name:
         tmp = Path(tmp_name)
         specs = app_specs(tmp)

@@ -40,7 +40,7 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float
             msg = f"{proc.args!r} exited with {proc.returncode}:\n{log.read_text(errors='replace')}"
             raise RuntimeError(msg)
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - 127.0.0.1 only
+            with urllib.request.urlopen(url, timeout=2) as resp:
                 resp.read()
                 return
         except urllib.error.HTTPError:
@@ -65,7 +65,7 @@ class Server:
 
     def _spawn(self, argv: list[str], log: Path, **kw: Any) -> subprocess.Popen[bytes]:
         out = log.open("ab")
-        proc = subprocess.Popen(  # noqa: S603 - our own argv
+        proc = subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **kw
         )
         out.close()
@@ -173,7 +173,9 @@ http {{
         deadline = time.monotonic() + 20
         while not sock.exists():
             if self.fpm.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("php-fpm did not start:\n" + _read(workdir / "fpm.out", workdir / "fpm.log"))
+                raise RuntimeError(
+                    "php-fpm did not start:\n" + _read(workdir / "fpm.out", workdir / "fpm.log")
+                )
             time.sleep(0.05)
         self.nginx = self._spawn(
             [find_tool("nginx"), "-c", str(nginx_conf), "-p", str(workdir)], workdir / "nginx.out"
@@ -191,7 +193,7 @@ http {{
 class TxrrServer(Server):
     """`rr serve` with ``workers`` PHP workers; h2c is tried and reported when unsupported."""
 
-    def __init__(  # noqa: PLR0913 - one knob per benchmark dimension
+    def __init__(
         self,
         workdir: Path,
         command: str,
