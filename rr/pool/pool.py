@@ -261,8 +261,10 @@ class WorkerPool:
             task.worker.stop_stream()
 
     def _done(self, result: Payload, task: _Task, worker: WorkerProcess) -> None:
-        self._settle(task, result=result)
+        # Hand the worker its next request before answering this one: PHP then works
+        # while we write the response to the client.
         self._release(worker)
+        self._settle(task, result=result)
 
     def _failed(self, failure: Failure, task: _Task, worker: WorkerProcess) -> None:
         error = failure.value

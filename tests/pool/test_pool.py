@@ -94,6 +94,20 @@ def test_requests_queue_until_a_worker_is_free() -> None:
     assert result_of(d2).body == b"two"
 
 
+def test_next_request_is_sent_before_the_answer_is_delivered() -> None:
+    """A freed worker gets the queued request before the caller of the finished one runs,
+    so PHP works while the server writes the previous response."""
+    reactor = FakeProcessReactor(silent)
+    pool = make_pool(reactor, num_workers=1)
+    d1 = pool.exec(REQ)
+    pool.exec(Payload(b"{}", b"second"))
+    worker = reactor.spawned[0]
+    seen: list[bytes] = []
+    d1.addCallback(lambda _: seen.append(worker.requests[-1].body))
+    worker.respond(b"", b"one")
+    assert seen == [b"second"]
+
+
 def test_allocate_timeout_fails_with_no_free_worker() -> None:
     """A queued request fails with NoFreeWorker after allocate_timeout."""
     reactor = FakeProcessReactor(silent)
