@@ -9,6 +9,7 @@ failures, so this service runs its stages itself and exposes :meth:`whenReady`.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from twisted.application.service import Service
@@ -29,6 +30,7 @@ from rr.errors import BootError
 from rr.http.codec import CodecOptions
 from rr.http.listeners import http_listeners
 from rr.http.server import HTTPFactory
+from rr.metrics._builtin import NoFreeWorkerCounter
 from rr.pool.pool import WorkerPool
 from rr.pool.supervisor import Supervisor
 from rr.rpc.core import CoreMethods, config_document
@@ -44,6 +46,9 @@ if TYPE_CHECKING:
     from twisted.internet.protocol import Factory
 
     from rr.config._schema import PoolConfig, RRConfig
+    from rr.dispatch import Executor
+    from rr.http.access_log import RequestDone
+    from rr.metrics._builtin import HTTPMetrics
 
 
 class IRRReactor(IReactorTime, IReactorProcess, IReactorCore):
@@ -173,9 +178,15 @@ class RoadRunnerService(Service):
         if cfg.http is not None and (cfg.http.address or cfg.http.ssl is not None):
             pool, supervisor = self._make_pool("http", cfg.http.pool)
             plugin = _Plugin("http", pool, supervisor)
+            executor: Executor = pool
+            metrics = self.controls.http_metrics
+            if metrics is not None:
+                executor = NoFreeWorkerCounter(pool, metrics)
             factory = HTTPFactory(
-                self._reactor, pool, cfg.http, CodecOptions.from_config(cfg.http), cfg.raw
+                self._reactor, executor, cfg.http, CodecOptions.from_config(cfg.http), cfg.raw
             )
+            if metrics is not None:
+                factory.on_request_done.append(partial(_observe, metrics))
             plugin.listeners.extend(http_listeners(self._reactor, cfg.http, factory))
             self.plugins.append(plugin)
 
@@ -258,6 +269,10 @@ class RoadRunnerService(Service):
     def ports(self, plugin: str) -> list[IListeningPort]:
         """The listening ports of a plugin (to learn the port bound for ``:0``)."""
         return [port for p in self.plugins if p.name == plugin for port in p.ports]
+
+
+def _observe(metrics: HTTPMetrics, record: RequestDone) -> None:
+    metrics.observe(record.status, record.elapsed)
 
 
 def makeService(config: RRConfig, reactor: Any = None) -> RoadRunnerService:

@@ -35,6 +35,7 @@ from rr.http import _response as wire
 from rr.http._file import FileSender
 from rr.http.access_log import RequestDone, RequestLog, peer_address
 from rr.http.tls import is_tls
+from rr.worker.eager import write_to_socket
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -228,7 +229,7 @@ class H1Connection(Protocol):
                             peer=self._remote_addr, rr_channel="http")
                         self._abort()
                         return
-                self.transport.write(data)
+                write_to_socket(self.transport, data)
         else:
             req.out.append(data)
 
@@ -287,7 +288,7 @@ class H1Connection(Protocol):
                 return
             if queue and queue[0].out and transport is not None:
                 nxt = queue[0]
-                transport.write(b"".join(nxt.out))
+                write_to_socket(transport, b"".join(nxt.out))
                 nxt.out = []
         if queue and queue[0].file is not None:
             self._pump()

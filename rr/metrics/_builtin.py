@@ -16,11 +16,16 @@ from typing import TYPE_CHECKING
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from rr.errors import NoFreeWorker
 from rr.worker.state import WorkerState
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
+    from twisted.internet.defer import Deferred
+    from twisted.python.failure import Failure
 
+    from rr.dispatch import Executor, FrameSink
+    from rr.payload import Payload
     from rr.pool.pool import WorkerPool
 
 #: (plugin name, pool) of every running worker pool, read at each scrape.
@@ -154,3 +159,23 @@ class HTTPMetrics:
 def pool_in_flight(pool: WorkerPool) -> int:
     """Requests inside ``pool``: waiting for a worker or running on one."""
     return pool.queued + sum(1 for worker in pool.workers if worker.busy)
+
+
+class NoFreeWorkerCounter:
+    """An :class:`~rr.dispatch.Executor` that counts ``NoFreeWorker`` failures of another.
+
+    Only built when ``http_metrics`` is on, so the plain request path pays nothing.
+    """
+
+    def __init__(self, executor: Executor, metrics: HTTPMetrics) -> None:
+        self._executor = executor
+        self._metrics = metrics
+
+    def exec(self, payload: Payload, on_frame: FrameSink | None = None) -> Deferred[Payload]:
+        """Run ``payload``; an allocate timeout is counted, then passed on unchanged."""
+        return self._executor.exec(payload, on_frame).addErrback(self._count)
+
+    def _count(self, failure: Failure) -> Failure:
+        if failure.check(NoFreeWorker):
+            self._metrics.no_free_workers()
+        return failure

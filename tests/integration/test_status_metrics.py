@@ -70,6 +70,9 @@ def test_health_ready_metrics_and_shutdown(rr_server: Any) -> None:
     assert "app_requests" not in found  # a vector appears with its first label values
     assert "rr_http_requests_queue" in found
     assert "rr_http_uptime_seconds" in found
+    # the request above was counted and timed by the http_metrics hook
+    assert values(found["rr_http_request"]) == {(("status", "200"),): 1}
+    assert values(found["rr_http_request_duration_seconds"])[(("le", "+Inf"), ("status", "200"))] == 1
 
     # one slow request keeps the only worker busy: not ready, still healthy
     slow = threading.Thread(target=server.get, args=("/slow?ms=2500",), daemon=True)

@@ -132,3 +132,30 @@ def test_empty_families_and_escaping() -> None:
     assert "empty" not in text
     assert "# HELP full a\\\\b\\nc\n" in text
     assert 'full{v="q\\"\\\\\\n"} 1\n' in text
+
+
+def test_no_free_worker_counter_counts_only_allocate_timeouts() -> None:
+    """The executor wrapper counts NoFreeWorker failures and passes every result on unchanged."""
+    from twisted.internet.defer import Deferred, fail, succeed
+
+    from rr.errors import NoFreeWorker, WorkerError
+    from rr.metrics._builtin import NoFreeWorkerCounter
+
+    reactor = FakeProcessReactor(silent)
+    pool = started_pool(reactor, 1)
+    plugin = MetricsPlugin(reactor, MetricsConfig(), lambda: [("http", pool)], http_metrics=True)
+    assert plugin.http is not None
+    answers: list[Deferred[Payload]] = [
+        fail(NoFreeWorker()), fail(WorkerError(1, "boom")), succeed(Payload(b"", b"ok"))
+    ]
+
+    class Fake:
+        def exec(self, payload: Payload, on_frame: Any = None) -> Deferred[Payload]:
+            return answers.pop(0)
+
+    counter = NoFreeWorkerCounter(Fake(), plugin.http)
+    results: list[Any] = []
+    for _ in range(3):
+        counter.exec(Payload(b"", b"")).addBoth(results.append)
+    assert [type(getattr(r, "value", r)) for r in results] == [NoFreeWorker, WorkerError, Payload]
+    assert values(families(plugin.registry)["rr_http_no_free_workers"]) == {(): 1}
