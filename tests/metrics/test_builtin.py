@@ -7,9 +7,12 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import Metric
 from prometheus_client.parser import text_string_to_metric_families
+from twisted.internet.defer import Deferred, fail, succeed
 
 from rr.config._schema import MetricsConfig, PoolConfig
+from rr.errors import NoFreeWorker, WorkerError
 from rr.metrics import MetricsPlugin, render
+from rr.metrics._builtin import NoFreeWorkerCounter
 from rr.metrics._expose import go_float
 from rr.payload import Payload
 from rr.pool.pool import WorkerPool
@@ -136,11 +139,6 @@ def test_empty_families_and_escaping() -> None:
 
 def test_no_free_worker_counter_counts_only_allocate_timeouts() -> None:
     """The executor wrapper counts NoFreeWorker failures and passes every result on unchanged."""
-    from twisted.internet.defer import Deferred, fail, succeed
-
-    from rr.errors import NoFreeWorker, WorkerError
-    from rr.metrics._builtin import NoFreeWorkerCounter
-
     reactor = FakeProcessReactor(silent)
     pool = started_pool(reactor, 1)
     plugin = MetricsPlugin(reactor, MetricsConfig(), lambda: [("http", pool)], http_metrics=True)
