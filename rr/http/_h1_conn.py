@@ -33,8 +33,8 @@ from zope.interface import implementer
 
 from rr.http import _response as wire
 from rr.http._file import FileSender
+from rr.http._transport import is_tls
 from rr.http.access_log import RequestDone, RequestLog, peer_address
-from rr.http.tls import is_tls
 from rr.worker.eager import write_to_socket
 
 if TYPE_CHECKING:

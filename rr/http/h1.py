@@ -41,13 +41,13 @@ from rr.http._h1_conn import (
     T_NONE,
     H1Request,
 )
+from rr.http._transport import is_tls
 from rr.http.codec import (
     ContextError,
     RequestBuilder,
     RequestError,
     RequestHead,
 )
-from rr.http.tls import is_tls
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorTime

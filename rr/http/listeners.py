@@ -16,7 +16,6 @@ from twisted.internet.endpoints import serverFromString
 from rr.config._endpoints import parse_host_port, to_endpoint
 from rr.errors import ConfigError
 from rr.http.redirect import RedirectFactory
-from rr.http.tls import ServerTLS, TLSServerEndpoint, build_context
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorTime, IStreamServerEndpoint
@@ -59,6 +58,9 @@ def http_listeners(
     if ssl is not None:
         if ssl.acme is not None:
             raise ConfigError([("http.ssl.acme", ACME_UNAVAILABLE)])
+        # pyOpenSSL and cryptography cost ~15 MB of RSS: load them only when TLS is on
+        from rr.http.tls import ServerTLS, TLSServerEndpoint, build_context  # noqa: PLC0415
+
         context = build_context(ssl, reactor.seconds())
         inner = serverFromString(reactor, to_endpoint(ssl.address, path="http.ssl.address"))
         listeners.append((TLSServerEndpoint(inner, ServerTLS(context), reactor), factory))

@@ -23,7 +23,6 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from OpenSSL import SSL
 from twisted.internet.interfaces import (
-    INegotiated,
     IOpenSSLServerConnectionCreator,
     IProtocolNegotiationFactory,
     IStreamServerEndpoint,
@@ -69,11 +68,6 @@ _CLIENT_AUTH: dict[str, tuple[int, bool]] = {
     "verify_client_cert_if_given": (SSL.VERIFY_PEER, True),
     "require_and_verify_client_cert": (SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, True),
 }
-
-
-def is_tls(transport: object) -> bool:
-    """Whether a protocol's transport is a TLS connection (its requests get ``https`` URIs)."""
-    return INegotiated.providedBy(transport)
 
 
 def _read(path: str, key: str) -> bytes:

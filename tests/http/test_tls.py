@@ -21,7 +21,8 @@ from zope.interface import implementer
 
 from rr.config._schema import SSLConfig
 from rr.errors import ConfigError
-from rr.http.tls import ServerTLS, build_context, is_tls
+from rr.http._transport import is_tls
+from rr.http.tls import ServerTLS, build_context
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
