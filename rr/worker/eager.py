@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from twisted.internet.tcp import Connection
+
 
 def _idle(descriptor: Any) -> bool:
     """True when the descriptor is open and Twisted holds no bytes for it."""
@@ -48,15 +50,11 @@ def write_to_socket(transport: Any, data: bytes) -> None:
 
     Any other transport (TLS, a test's StringTransport) gets an ordinary ``write``.
     """
-    sock = getattr(transport, "socket", None)
-    if (
-        sock is not None
-        and data
-        and not getattr(transport, "TLS", True)  # tcp.Connection says False; TLS says True
-        and _idle(transport)
-    ):
+    # Only a real socket connection: a TLS wrapper proxies ``socket`` and ``TLS`` of the
+    # connection under it, and writing there would bypass the encryption.
+    if data and isinstance(transport, Connection) and not transport.TLS and _idle(transport):
         try:
-            sent = sock.send(data)
+            sent = transport.socket.send(data)
         except OSError:
             sent = 0  # EAGAIN, or a reset the transport will notice and report
         if sent == len(data):
