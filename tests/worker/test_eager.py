@@ -7,6 +7,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from twisted.internet.tcp import Connection
 
 from rr.worker.eager import write_to_child, write_to_socket
 
@@ -104,8 +105,11 @@ def test_no_stdin_pipe_uses_the_transport() -> None:
     assert proc.queued == [b"frame"]
 
 
-class FakeConnection(FakeWriter):
-    """A tcp.Connection's view: its socket, TLS flag and write queue."""
+class FakeConnection(FakeWriter, Connection):
+    """A tcp.Connection (the only kind written to directly): its socket, TLS flag, queue.
+
+    ``Connection.__init__`` is not run: it would register with a reactor.
+    """
 
     def __init__(self, sock: socket.socket, *, tls: bool = False) -> None:
         super().__init__(sock.fileno())
@@ -121,6 +125,7 @@ class FakeConnection(FakeWriter):
 def socks() -> Iterator[tuple[socket.socket, socket.socket]]:
     a, b = socket.socketpair()
     a.setblocking(False)
+    b.settimeout(5)  # a failing test must not hang the suite
     yield a, b
     a.close()
     b.close()
